@@ -1,0 +1,117 @@
+"""The `onpar` command line. Heavy modules are imported inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from onpar import __version__
+
+app = typer.Typer(
+    name="onpar",
+    help="Is this open model on par with that one, for these prompts? (Llama 2-style.)",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+prompt_app = typer.Typer(help="Inspect exactly what each contestant is sent.", no_args_is_help=True)
+app.add_typer(prompt_app, name="prompt")
+
+ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML).", show_default=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"onpar {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """onpar: side-by-side model comparison with honest statistics."""
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _load(config_path: Path):
+    from onpar.config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(
+    config_path: ConfigArg,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Generate, judge and report a comparison (resumes where a previous run stopped)."""
+    from onpar.data import PromptFileError
+    from onpar.engine import execute_run
+
+    config = _load(config_path)
+    try:
+        outputs = execute_run(config, config_path, show_progress=progress)
+    except PromptFileError as exc:
+        _fail(str(exc))
+    typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
+
+
+@app.command()
+def validate(config_path: ConfigArg) -> None:
+    """Check a config and its prompt files without running anything."""
+    from onpar.data import PromptFileError, load_prompt_sets
+
+    config = _load(config_path)
+    try:
+        prompts = load_prompt_sets(config.prompts, base_dir=config_path.parent)
+    except PromptFileError as exc:
+        _fail(str(exc))
+    multi = sum(p.is_multi_turn for p in prompts)
+    typer.echo(
+        f"{config_path}: OK — {len(config.contestants)} contestants, {len(config.judges)} judges, "
+        f"{len(prompts)} prompts ({multi} multi-turn), {len(config.comparison_pairs())} comparisons"
+    )
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run's output directory.")]) -> None:
+    """Rebuild results.json and report.html from a run's store (no model is called)."""
+    from onpar.engine import rebuild_report
+
+    if not (run_dir / "run.sqlite").is_file():
+        _fail(f"{run_dir}: no run.sqlite here; is this a run's output_dir?")
+    outputs = rebuild_report(run_dir)
+    typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
+
+
+@prompt_app.command("show")
+def prompt_show(
+    config_path: ConfigArg,
+    contestant: Annotated[str, typer.Argument(help="Contestant name.")],
+    prompt_id: Annotated[str, typer.Argument(help="Prompt id.")],
+    turn: Annotated[int, typer.Option(help="1-based user turn (default: the last).")] = 0,
+) -> None:
+    """Print the exact text (or messages) sent to CONTESTANT for PROMPT_ID."""
+    from onpar.data import PromptFileError
+    from onpar.engine import show_prompt
+
+    config = _load(config_path)
+    try:
+        typer.echo(show_prompt(config, config_path, contestant, prompt_id, turn))
+    except (KeyError, PromptFileError, ValueError) as exc:
+        _fail(str(exc).strip("'\""))

@@ -1,0 +1,200 @@
+"""The run configuration: one YAML file, validated field by field.
+
+Each field has one meaning (no guessing whether a string is a path or a template);
+providers form a discriminated union on ``provider`` so errors point at the exact field.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from onpar.records import GenerationParams
+
+
+class Spec(BaseModel):
+    """Base for config sections: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HFModelSpec(Spec):
+    """A local model run with transformers (CPU or GPU), including GGUF files."""
+
+    provider: Literal["hf"]
+    model: str = Field(
+        description="Hugging Face repo id, a local directory, or 'bundled:smollm2-135m-instruct'."
+    )
+    gguf_file: str | None = Field(default=None, description="GGUF file name inside `model`.")
+    chat_format: Literal["template", "llama2"] = Field(
+        default="template",
+        description="'template': the tokenizer's chat template; 'llama2': Meta's [INST] format.",
+    )
+    device: str = Field(default="auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    batch_size: int = Field(default=8, ge=1, le=1024)
+    max_context_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="Truncate the prompt from the left beyond this many tokens.",
+    )
+
+
+class OpenAIModelSpec(Spec):
+    """Any OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, TGI, llama.cpp, Ollama)."""
+
+    provider: Literal["openai"]
+    model: str
+    base_url: str | None = Field(
+        default=None, description="Endpoint root, e.g. http://localhost:8000/v1."
+    )
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="NAME of the environment variable holding the key."
+    )
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    max_retries: int = Field(default=6, ge=0, le=50)
+    timeout_s: float = Field(default=120.0, gt=0)
+    backoff_initial_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+
+
+class ResponsesFileSpec(Spec):
+    """Answers generated elsewhere, read from a file (MT-Bench, AlpacaEval or onpar JSONL)."""
+
+    provider: Literal["responses"]
+    path: Path
+    format: Literal["auto", "onpar", "mt_bench", "alpaca_eval"] = "auto"
+    model: str | None = Field(
+        default=None, description="Which model's answers to take when the file holds several."
+    )
+
+
+ModelSpec = Annotated[
+    HFModelSpec | OpenAIModelSpec | ResponsesFileSpec, Field(discriminator="provider")
+]
+
+
+class ContestantConfig(Spec):
+    """A model plus the way it is asked: its own system prompt and sampling settings."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+    model: ModelSpec
+    system_prompt: str | None = Field(default=None, description="None: the model's own default.")
+    generation: GenerationParams = GenerationParams()
+
+
+class JudgeConfig(Spec):
+    """A pairwise judge asking Llama 2's 7-point question; every pair is judged in both orders."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+    model: ModelSpec
+    verdict: Literal["auto", "logprobs", "text"] = Field(
+        default="auto", description="'auto': log-probs where the backend has them, else parse text."
+    )
+    combine: Literal["agree", "mean"] = Field(
+        default="agree", description="How the two orders' verdicts become one; see docs/judging.md."
+    )
+    generation: GenerationParams = GenerationParams(max_new_tokens=512)
+
+    @field_validator("model")
+    @classmethod
+    def _judge_needs_a_model(cls, spec: object) -> object:
+        if isinstance(spec, ResponsesFileSpec):
+            raise ValueError("a judge must be a model that can be called, not a 'responses' file")
+        return spec
+
+    @model_validator(mode="after")
+    def _logprobs_need_a_local_model(self) -> JudgeConfig:
+        if self.verdict == "logprobs" and self.model.provider != "hf":
+            raise ValueError(
+                "verdict: logprobs needs a local model (provider: hf); use verdict: text for APIs"
+            )
+        return self
+
+
+class PromptSetConfig(Spec):
+    """A prompt file and how to read it."""
+
+    path: Path
+    format: Literal["auto", "onpar", "mt_bench", "messages", "csv"] = "auto"
+    prompt_column: str | None = Field(
+        default=None, description="CSV only: the column with the prompt."
+    )
+    id_column: str | None = Field(
+        default=None, description="CSV only: the id column (default: row number)."
+    )
+    category_column: str | None = Field(default=None, description="CSV only.")
+    limit: int | None = Field(default=None, ge=1, description="Use only the first N prompts.")
+
+
+class StatsConfig(Spec):
+    """How uncertainty is computed."""
+
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    bootstrap_samples: int = Field(default=2000, ge=100, le=1_000_000)
+    seed: int = 0
+
+
+class CacheConfig(Spec):
+    """The cross-run response cache (keyed on provider, model, parameters, messages, sample)."""
+
+    enabled: bool = True
+    path: Path | None = Field(
+        default=None,
+        description="SQLite file; default $ONPAR_CACHE_DIR or ~/.cache/onpar/cache.sqlite.",
+    )
+
+
+class RunConfig(Spec):
+    """A whole comparison: who competes, on which prompts, judged by whom, written where."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+    output_dir: Path
+    contestants: list[ContestantConfig] = Field(min_length=2)
+    prompts: list[PromptSetConfig] = Field(min_length=1)
+    comparisons: list[tuple[str, str]] | None = Field(
+        default=None,
+        description="Pairs (x, y) to compare; default: the first contestant against each other.",
+    )
+    judges: list[JudgeConfig] = Field(default_factory=list)
+    stats: StatsConfig = StatsConfig()
+    cache: CacheConfig = CacheConfig()
+
+    @model_validator(mode="after")
+    def _names_and_pairs_are_consistent(self) -> RunConfig:
+        names = [c.name for c in self.contestants]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"contestant names must be unique; repeated: {', '.join(dupes)}")
+        judge_names = [j.name for j in self.judges]
+        if len(set(judge_names)) != len(judge_names):
+            raise ValueError("judge names must be unique")
+        for x, y in self.comparisons or []:
+            for side in (x, y):
+                if side not in names:
+                    raise ValueError(
+                        f"comparison names unknown contestant {side!r}; known: {', '.join(names)}"
+                    )
+            if x == y:
+                raise ValueError(f"comparison of {x!r} with itself")
+        return self
+
+    def comparison_pairs(self) -> list[tuple[str, str]]:
+        if self.comparisons is not None:
+            return list(self.comparisons)
+        first, *others = [c.name for c in self.contestants]
+        return [(first, other) for other in others]
+
+    def contestant(self, name: str) -> ContestantConfig:
+        for c in self.contestants:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def all_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """Every unordered pair once, in config order (for round-robin comparisons)."""
+    return list(itertools.combinations(names, 2))

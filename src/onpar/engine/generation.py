@@ -1,0 +1,165 @@
+"""Stage 2: every contestant answers every prompt, turn by turn, with its own earlier answers.
+
+Requests are batched in a fixed order (by prompt length, then id) so a resumed run forms the
+same batches as an uninterrupted one; each batch is committed in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from onpar.config.schema import ContestantConfig, ResponsesFileSpec
+from onpar.engine.context import RunContext, chunked
+from onpar.records import ChatRequest, ChatResult, Message, PromptItem, Response
+from onpar.store.cache import request_key
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """One pending (prompt, turn) for a contestant, with its cache/store key."""
+
+    prompt: PromptItem
+    turn_index: int
+    request: ChatRequest
+    key: str
+
+
+def conversation(
+    contestant: ContestantConfig,
+    prompt: PromptItem,
+    turn_index: int,
+    earlier_answers: Sequence[str],
+) -> tuple[Message, ...]:
+    """The messages a contestant receives for `turn_index`: system prompt, history, new turn."""
+    messages: list[Message] = []
+    if contestant.system_prompt is not None:
+        messages.append(Message(role="system", content=contestant.system_prompt))
+    for user, answer in zip(prompt.turns[:turn_index], earlier_answers, strict=True):
+        messages += [Message(role="user", content=user), Message(role="assistant", content=answer)]
+    messages.append(Message(role="user", content=prompt.turns[turn_index]))
+    return tuple(messages)
+
+
+def generate_responses(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
+    """Fill the store with every contestant's answer to every turn (resuming finished work)."""
+    total = sum(len(p.turns) for p in prompts) * len(ctx.config.contestants)
+    task = ctx.progress.add_task("generating", total=total)
+    for turn_index in range(max(len(p.turns) for p in prompts)):
+        for contestant in ctx.config.contestants:
+            stored = _stored_responses(ctx, contestant.name)
+            todo = _turn_requests(ctx, contestant, prompts, turn_index, stored)
+            if isinstance(contestant.model, ResponsesFileSpec):
+                _read_from_file(ctx, contestant, todo, stored)
+                ctx.progress.advance(task, len(todo))
+                continue
+            for batch in chunked(todo, ctx.pool.get(contestant.model).preferred_batch_size):
+                _run_batch(ctx, contestant, batch, stored)
+                ctx.progress.advance(task, len(batch))
+    ctx.progress.update(task, completed=total)
+
+
+def _stored_responses(
+    ctx: RunContext, contestant: str
+) -> dict[tuple[str, int], tuple[str, Response]]:
+    return {
+        (r.prompt_id, r.turn_index): (key, r)
+        for key, r in ctx.store.responses()
+        if r.contestant == contestant and r.sample_index == 0
+    }
+
+
+def _turn_requests(
+    ctx: RunContext,
+    contestant: ContestantConfig,
+    prompts: Sequence[PromptItem],
+    turn_index: int,
+    stored: dict[tuple[str, int], tuple[str, Response]],
+) -> list[TurnRequest]:
+    """All requests for this turn whose earlier turns succeeded, in a resume-stable order."""
+    identity = _identity(ctx, contestant)
+    requests: list[TurnRequest] = []
+    for prompt in prompts:
+        if len(prompt.turns) <= turn_index:
+            continue
+        earlier = [stored.get((prompt.id, k)) for k in range(turn_index)]
+        if any(item is None or not item[1].ok for item in earlier):
+            continue  # an earlier turn failed: the conversation cannot go on
+        answers = [item[1].text or "" for item in earlier if item is not None]
+        messages = conversation(contestant, prompt, turn_index, answers)
+        request = ChatRequest(messages=messages, params=contestant.generation)
+        key = request_key(identity, request)
+        requests.append(TurnRequest(prompt, turn_index, request, key))
+    requests.sort(key=lambda r: (sum(len(m.content) for m in r.request.messages), r.prompt.id))
+    return requests
+
+
+def _identity(ctx: RunContext, contestant: ContestantConfig) -> dict[str, object]:
+    if isinstance(contestant.model, ResponsesFileSpec):
+        return {"provider": "responses", "path": str(contestant.model.path)}
+    return ctx.pool.get(contestant.model).identity()
+
+
+def _is_done(item: TurnRequest, stored: dict[tuple[str, int], tuple[str, Response]]) -> bool:
+    found = stored.get((item.prompt.id, item.turn_index))
+    return found is not None and found[0] == item.key and found[1].ok
+
+
+def _run_batch(
+    ctx: RunContext,
+    contestant: ContestantConfig,
+    batch: Sequence[TurnRequest],
+    stored: dict[tuple[str, int], tuple[str, Response]],
+) -> None:
+    pending = [item for item in batch if not _is_done(item, stored)]
+    if not pending:
+        return
+    cached = ctx.cache.get_many([item.key for item in pending])
+    fresh = [item for item in pending if item.key not in cached]
+    results = dict(
+        zip(
+            [i.key for i in fresh],
+            ctx.pool.get(contestant.model).generate([i.request for i in fresh]),
+            strict=True,
+        )
+    )
+    ctx.cache.put_many({k: r.model_dump(mode="json") for k, r in results.items() if r.ok})
+    rows = []
+    for item in pending:
+        is_cached = item.key in cached
+        result = ChatResult.model_validate(cached[item.key]) if is_cached else results[item.key]
+        rows.append((item.key, _response(contestant.name, item, result, cached=is_cached)))
+    ctx.store.put_responses(rows)
+
+
+def _response(contestant: str, item: TurnRequest, result: ChatResult, *, cached: bool) -> Response:
+    return Response(
+        contestant=contestant,
+        prompt_id=item.prompt.id,
+        turn_index=item.turn_index,
+        messages=item.request.messages,
+        text=result.text,
+        error=result.error,
+        finish_reason=result.finish_reason,
+        usage=result.usage,
+        cached=cached,
+    )
+
+
+def _read_from_file(
+    ctx: RunContext,
+    contestant: ContestantConfig,
+    todo: Sequence[TurnRequest],
+    stored: dict[tuple[str, int], tuple[str, Response]],
+) -> None:
+    """Answers generated elsewhere: looked up, never generated; a gap is recorded as an error."""
+    source = ctx.pool.get(contestant.model)
+    rows = []
+    for item in todo:
+        if _is_done(item, stored):
+            continue
+        result = source.lookup(  # type: ignore[attr-defined]
+            item.prompt.id, item.turn_index, item.prompt.turns[0], n_turns=len(item.prompt.turns)
+        )
+        rows.append((item.key, _response(contestant.name, item, result, cached=False)))
+    ctx.store.put_responses(rows)

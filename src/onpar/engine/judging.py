@@ -1,0 +1,202 @@
+"""Stage 3: every judge rates every compared pair in both orders (A/B swapped).
+
+A pair is judged only when both contestants answered the final turn; otherwise the verdict
+records why it is missing. Judgments are batched, cached and committed like responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from onpar.config.schema import JudgeConfig
+from onpar.engine.context import RunContext, chunked
+from onpar.judges.combine import pair_verdict
+from onpar.judges.pairwise import (
+    OPTIONS,
+    Transcript,
+    judge_messages,
+    verdict_from_logprobs,
+    verdict_from_text,
+)
+from onpar.models.base import ChatModel
+from onpar.records import ChatRequest, Judgment, Message, Order, PairVerdict, PromptItem, Response
+from onpar.store.cache import request_key
+
+JUDGE_PROMPT_VERSION = "pairwise-7pt-v1"
+
+Answers = dict[tuple[str, str], list[Response]]  # (contestant, prompt_id) -> turns in order
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    """One pair in one order, ready to send to the judge."""
+
+    prompt: PromptItem
+    model_x: str
+    model_y: str
+    order: Order
+    messages: tuple[Message, ...]
+    key: str
+
+
+def uses_logprobs(judge: JudgeConfig) -> bool:
+    """'auto' reads log-probs from local models and parses text from APIs."""
+    if judge.verdict == "auto":
+        return judge.model.provider == "hf"
+    return judge.verdict == "logprobs"
+
+
+def collect_answers(responses: Sequence[Response]) -> Answers:
+    answers: Answers = {}
+    for r in sorted(responses, key=lambda r: r.turn_index):
+        if r.sample_index == 0:
+            answers.setdefault((r.contestant, r.prompt_id), []).append(r)
+    return answers
+
+
+def missing_answer(answers: Answers, contestant: str, prompt: PromptItem) -> str | None:
+    """Why a contestant has no usable final answer to `prompt` (None when it has one)."""
+    turns = answers.get((contestant, prompt.id), [])
+    if len(turns) < len(prompt.turns) or not all(t.ok for t in turns):
+        failed = next((t for t in turns if not t.ok), None)
+        detail = f": {failed.error}" if failed is not None and failed.error else ""
+        return f"no answer from {contestant}{detail}"
+    return None
+
+
+def judge_pairs(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
+    answers = collect_answers([r for _, r in ctx.store.responses()])
+    for judge in ctx.config.judges:
+        model = ctx.pool.get(judge.model)
+        requests = _judge_requests(ctx, judge, model, prompts, answers)
+        stored = {
+            _judgment_slot(j): (key, j) for key, j in ctx.store.judgments() if j.judge == judge.name
+        }
+        task = ctx.progress.add_task(f"judging ({judge.name})", total=len(requests))
+        for batch in chunked(requests, model.preferred_batch_size):
+            pending = [r for r in batch if not _is_done(r, stored)]
+            if pending:
+                ctx.store.put_judgments(_run_batch(ctx, judge, model, pending))
+            ctx.progress.advance(task, len(batch))
+
+
+def _judge_requests(
+    ctx: RunContext,
+    judge: JudgeConfig,
+    model: ChatModel,
+    prompts: Sequence[PromptItem],
+    answers: Answers,
+) -> list[JudgeRequest]:
+    wants_digit = uses_logprobs(judge)
+    identity = model.identity()
+    requests = []
+    for model_x, model_y in ctx.config.comparison_pairs():
+        for prompt in prompts:
+            if missing_answer(answers, model_x, prompt) or missing_answer(answers, model_y, prompt):
+                continue
+            sides = {name: _transcript(answers, name, prompt) for name in (model_x, model_y)}
+            for order, (first, second) in (("xy", (model_x, model_y)), ("yx", (model_y, model_x))):
+                messages = tuple(
+                    judge_messages(prompt, sides[first], sides[second], wants_digit=wants_digit)
+                )
+                extra = None if wants_digit else judge.generation
+                key = request_key(identity, JUDGE_PROMPT_VERSION, wants_digit, messages, extra)
+                requests.append(JudgeRequest(prompt, model_x, model_y, order, messages, key))
+    # Similar lengths batch together (less padding); the order is fixed, so resumes match.
+    requests.sort(key=lambda r: (sum(len(m.content) for m in r.messages), r.key))
+    return requests
+
+
+def _transcript(answers: Answers, contestant: str, prompt: PromptItem) -> Transcript:
+    turns = answers[(contestant, prompt.id)]
+    return Transcript(user_turns=prompt.turns, answers=tuple(t.text or "" for t in turns))
+
+
+def _judgment_slot(j: Judgment) -> tuple[str, str, str, str]:
+    return (j.prompt_id, j.model_x, j.model_y, j.order)
+
+
+def _is_done(request: JudgeRequest, stored: dict) -> bool:
+    found = stored.get((request.prompt.id, request.model_x, request.model_y, request.order))
+    return found is not None and found[0] == request.key and found[1].ok
+
+
+def _run_batch(
+    ctx: RunContext, judge: JudgeConfig, model: ChatModel, pending: Sequence[JudgeRequest]
+) -> list[tuple[str, Judgment]]:
+    cached = ctx.cache.get_many([r.key for r in pending])
+    fresh = [r for r in pending if r.key not in cached]
+    if uses_logprobs(judge):
+        try:
+            verdicts = [
+                _from_logprobs(lp)
+                for lp in model.score_options([r.messages for r in fresh], OPTIONS)
+            ]
+        except (RuntimeError, ValueError) as exc:  # e.g. out of memory: record it on each item
+            failure = {
+                "score": None,
+                "option_probs": None,
+                "raw": None,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+            verdicts = [failure for _ in fresh]
+    else:
+        requests = [ChatRequest(messages=r.messages, params=judge.generation) for r in fresh]
+        verdicts = [_from_text(result.text, result.error) for result in model.generate(requests)]
+    computed = dict(zip([r.key for r in fresh], verdicts, strict=True))
+    ctx.cache.put_many({k: v for k, v in computed.items() if v["error"] is None})
+    rows = []
+    for r in pending:
+        fields = cached.get(r.key) or computed[r.key]
+        judgment = Judgment(
+            judge=judge.name,
+            prompt_id=r.prompt.id,
+            model_x=r.model_x,
+            model_y=r.model_y,
+            order=r.order,
+            score=fields["score"],
+            raw=fields["raw"],
+            error=fields["error"],
+            option_probs=None if fields["option_probs"] is None else tuple(fields["option_probs"]),
+        )
+        rows.append((r.key, judgment))
+    return rows
+
+
+def _from_logprobs(logprobs: Sequence[float]) -> dict:
+    score, probs = verdict_from_logprobs(logprobs)
+    return {"score": score, "option_probs": list(probs), "raw": None, "error": None}
+
+
+def _from_text(text: str | None, error: str | None) -> dict:
+    if text is None:
+        return {"score": None, "option_probs": None, "raw": None, "error": error or "no text"}
+    score = verdict_from_text(text)
+    problem = None if score is not None else "unparseable verdict: no 'Verdict: N' (1-7) found"
+    return {"score": score, "option_probs": None, "raw": text, "error": problem}
+
+
+def pair_verdicts(
+    ctx: RunContext, prompts: Sequence[PromptItem]
+) -> dict[tuple[str, str, str], list[PairVerdict]]:
+    """Every (judge, x, y) comparison's per-prompt verdicts, missing ones with their reason."""
+    answers = collect_answers([r for _, r in ctx.store.responses()])
+    judgments = {(j.judge, *_judgment_slot(j)): j for _, j in ctx.store.judgments()}
+    out: dict[tuple[str, str, str], list[PairVerdict]] = {}
+    for judge in ctx.config.judges:
+        for x, y in ctx.config.comparison_pairs():
+            out[(judge.name, x, y)] = [
+                pair_verdict(
+                    prompt,
+                    judge.name,
+                    x,
+                    y,
+                    judgments.get((judge.name, prompt.id, x, y, "xy")),
+                    judgments.get((judge.name, prompt.id, x, y, "yx")),
+                    judge.combine,
+                    missing_answer(answers, x, prompt) or missing_answer(answers, y, prompt),
+                )
+                for prompt in prompts
+            ]
+    return out

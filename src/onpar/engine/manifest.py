@@ -1,0 +1,43 @@
+"""The reproducibility manifest stored with every run: config, versions, model hashes.
+
+It must never contain a secret: the config holds only the *name* of each API key's
+environment variable, and nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from onpar.config.schema import RunConfig
+
+_PACKAGES = ("onpar", "torch", "transformers", "gguf", "openai", "numpy", "scipy", "pydantic")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def build_manifest(
+    config: RunConfig, config_path: Path, models: dict[str, dict[str, object]]
+) -> dict[str, Any]:
+    """What a reader needs to reproduce the run; `models` maps contestant/judge to identity."""
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config_file": str(config_path),
+        "config": config.model_dump(mode="json"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "models": models,
+    }

@@ -1,0 +1,153 @@
+"""`onpar run`: load → generate → judge → statistics → report, resumable at every step."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from onpar.config.schema import ContestantConfig, JudgeConfig, ResponsesFileSpec, RunConfig
+from onpar.data import load_prompt_sets
+from onpar.engine.context import RunContext, make_progress
+from onpar.engine.generation import generate_responses
+from onpar.engine.judging import judge_pairs, pair_verdicts
+from onpar.engine.manifest import build_manifest
+from onpar.models.registry import ModelPool
+from onpar.records import PromptItem, RunResults
+from onpar.report import write_report, write_results_json
+from onpar.stats import summarize_comparison
+from onpar.store.cache import NullCache, OutputCache, default_cache_path
+from onpar.store.run_store import RunStore
+
+WEAK_JUDGE_NOTE = (
+    "The judge here is the same 135M-parameter model as the contestants. A model this small "
+    "cannot judge reliably: treat these verdicts as a smoke test of the pipeline, not as "
+    "evidence. For real conclusions, judge with a strong model, e.g.\n\n"
+    "judges:\n"
+    "  - name: gpt-4o\n"
+    "    model: {provider: openai, model: gpt-4o, api_key_env: OPENAI_API_KEY}\n"
+    "    verdict: text\n"
+)
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Where a finished run wrote its files."""
+
+    output_dir: Path
+    store: Path
+    results_json: Path
+    report_html: Path
+    manifest_json: Path
+
+
+def execute_run(
+    config: RunConfig,
+    config_path: Path,
+    *,
+    console: Console | None = None,
+    show_progress: bool = True,
+) -> RunOutputs:
+    """Run (or resume) the comparison described by `config`; returns the written files."""
+    console = console or Console(stderr=True)
+    base_dir = config_path.parent
+    prompts = load_prompt_sets(
+        config.prompts, base_dir=base_dir
+    )  # fails before anything is written
+    out = config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    store = RunStore(out / "run.sqlite")
+    cache = _open_cache(config)
+    pool = ModelPool(base_dir=base_dir)
+    progress = make_progress(console, show_progress)
+    ctx = RunContext(config, base_dir, store, cache, pool, console, progress)
+    try:
+        manifest = build_manifest(config, config_path, _identities(ctx))
+        store.set_meta("config", config.model_dump(mode="json"))
+        store.set_meta("manifest", manifest)
+        store.set_meta("prompts", [p.model_dump(mode="json") for p in prompts])
+        with progress:
+            generate_responses(ctx, prompts)
+            judge_pairs(ctx, prompts)
+        return write_outputs(ctx, prompts, manifest)
+    finally:
+        pool.close()
+        cache.close()
+        store.close()
+
+
+def _open_cache(config: RunConfig) -> OutputCache:
+    if not config.cache.enabled:
+        return NullCache()
+    return OutputCache(config.cache.path or default_cache_path())
+
+
+def _identities(ctx: RunContext) -> dict[str, dict[str, object]]:
+    members: Sequence[ContestantConfig | JudgeConfig] = [
+        *ctx.config.contestants,
+        *ctx.config.judges,
+    ]
+    identities: dict[str, dict[str, object]] = {}
+    for member in members:
+        if isinstance(member.model, ResponsesFileSpec):
+            identities[member.name] = {"provider": "responses", "path": str(member.model.path)}
+        else:
+            identities[member.name] = ctx.pool.get(member.model).identity()
+    return identities
+
+
+def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict) -> RunOutputs:
+    """Statistics, results.json, manifest.json and report.html from what the store holds."""
+    config, out = ctx.config, ctx.config.output_dir
+    verdicts_by_comparison = pair_verdicts(ctx, prompts)
+    summaries = [
+        summarize_comparison(
+            verdicts,
+            confidence=config.stats.confidence,
+            n_boot=config.stats.bootstrap_samples,
+            seed=config.stats.seed,
+        )
+        for verdicts in verdicts_by_comparison.values()
+    ]
+    results = RunResults(
+        run_name=config.name,
+        confidence=config.stats.confidence,
+        bootstrap_samples=config.stats.bootstrap_samples,
+        combine_rule=", ".join(sorted({j.combine for j in config.judges})) or "none",
+        comparisons=tuple(summaries),
+    )
+    outputs = RunOutputs(
+        out, out / "run.sqlite", out / "results.json", out / "report.html", out / "manifest.json"
+    )
+    write_results_json(results, outputs.results_json)
+    _write_json_atomic(outputs.manifest_json, manifest)
+    write_report(
+        results,
+        prompts,
+        [r for _, r in ctx.store.responses()],
+        [j for _, j in ctx.store.judgments()],
+        [v for vs in verdicts_by_comparison.values() for v in vs],
+        manifest,
+        notes=_notes(config),
+        path=outputs.report_html,
+    )
+    return outputs
+
+
+def _notes(config: RunConfig) -> list[str]:
+    notes = []
+    if any(j.model.provider == "hf" and "smollm2-135m" in j.model.model for j in config.judges):
+        notes.append(WEAK_JUDGE_NOTE)
+    if not config.judges:
+        notes.append("No judges are configured: answers were generated but not compared.")
+    return notes
+
+
+def _write_json_atomic(path: Path, value: object) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)

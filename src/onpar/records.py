@@ -1,0 +1,242 @@
+"""Typed records passed between onpar's stages (data → models → judges → stats → report).
+
+Every stage reads and writes these and nothing else, so the run store, the report and
+any later tool (web app, notebooks) agree on one schema. Bump ``SCHEMA_VERSION`` when a
+stored field changes meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Record(BaseModel):
+    """Base for immutable records: frozen, and unknown fields are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Message(Record):
+    """One chat message, in the OpenAI-style role/content shape every provider accepts."""
+
+    role: Role
+    content: str
+
+
+class PromptItem(Record):
+    """One prompt to put to every contestant; multi-turn prompts carry several user turns."""
+
+    id: str = Field(description="Unique within a run (after prefixing by prompt set if needed).")
+    category: str = Field(
+        default="uncategorized", description="Llama 2 helpfulness category or user label."
+    )
+    turns: tuple[str, ...] = Field(min_length=1, description="User turns, in order.")
+    tags: tuple[str, ...] = Field(default=(), description="Free labels, e.g. risk category.")
+    source: str = Field(default="", description="File the prompt came from, for provenance.")
+
+    @property
+    def is_multi_turn(self) -> bool:
+        return len(self.turns) > 1
+
+
+class GenerationParams(Record):
+    """Sampling settings that change what a model says; part of the response cache key."""
+
+    temperature: float = Field(default=0.0, ge=0.0, le=5.0, description="0 means greedy decoding.")
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(default=256, ge=1, le=32768)
+    seed: int = Field(default=0, description="Base seed; each request derives its own from it.")
+
+
+class ChatRequest(Record):
+    """One generation call: the full conversation so far and how to sample."""
+
+    messages: tuple[Message, ...]
+    params: GenerationParams
+    sample_index: int = 0
+
+
+class Usage(Record):
+    """Token counts reported by the backend (or counted locally)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ChatResult(Record):
+    """What a provider returns for one ChatRequest: text, or an error, never neither."""
+
+    text: str | None = None
+    error: str | None = Field(default=None, description="Why the call failed after all retries.")
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class Response(Record):
+    """A contestant's answer to one turn of one prompt, as stored in the run."""
+
+    contestant: str
+    prompt_id: str
+    turn_index: int = Field(description="0-based index of the user turn answered.")
+    sample_index: int = 0
+    messages: tuple[Message, ...] = Field(
+        description="Exactly what was sent, system prompt included."
+    )
+    text: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+    cached: bool = Field(default=False, description="Reused from the cross-run response cache.")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+Order = Literal["xy", "yx"]
+
+
+class Judgment(Record):
+    """One judge verdict on one pair shown in one order (A = first shown, B = second)."""
+
+    judge: str
+    prompt_id: str
+    model_x: str = Field(description="First contestant of the comparison (the 'our model' side).")
+    model_y: str
+    order: Order = Field(description="'xy': A is model_x; 'yx': A is model_y.")
+    score: int | None = Field(
+        default=None,
+        ge=1,
+        le=7,
+        description="1 = 'A is much better' … 4 = 'About the same' … 7 = 'B is much better'.",
+    )
+    option_probs: tuple[float, ...] | None = Field(
+        default=None, description="Judge's probability of each of the 7 options (log-prob judges)."
+    )
+    raw: str | None = Field(default=None, description="Judge's raw text (text judges) for audit.")
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.score is not None
+
+    @property
+    def preference_for_x(self) -> int | None:
+        """Signed strength in [-3, 3], positive when the judge prefers model_x (either order)."""
+        if self.score is None:
+            return None
+        a_pref = 4 - self.score  # +3 = A much better … -3 = B much better
+        return a_pref if self.order == "xy" else -a_pref
+
+
+Outcome = Literal["win", "tie", "loss"]
+
+
+class PairVerdict(Record):
+    """A judge's combined verdict on one prompt for one comparison, from both orders."""
+
+    judge: str
+    prompt_id: str
+    category: str
+    is_multi_turn: bool
+    model_x: str
+    model_y: str
+    outcome: Outcome | None = Field(
+        default=None, description="From model_x's side; None when unavailable."
+    )
+    preference_xy: int | None = Field(
+        default=None, description="Signed preference for x from order xy."
+    )
+    preference_yx: int | None = Field(
+        default=None, description="Signed preference for x from order yx."
+    )
+    missing_reason: str | None = Field(
+        default=None,
+        description="Why there is no outcome: missing answer, failed generation or judge.",
+    )
+
+    @property
+    def is_position_consistent(self) -> bool | None:
+        """Both orders give the same win/tie/loss for x (None if either is missing)."""
+        if self.preference_xy is None or self.preference_yx is None:
+            return None
+        return _sign(self.preference_xy) == _sign(self.preference_yx)
+
+
+def _sign(value: int) -> int:
+    return (value > 0) - (value < 0)
+
+
+class Estimate(Record):
+    """A point estimate with its confidence interval (bounds None when undefined, e.g. n = 0)."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+class WinTieLoss(Record):
+    """Win / tie / loss of model_x against model_y over a set of prompts, with CIs."""
+
+    n: int = Field(description="Prompts with an outcome (failures excluded).")
+    wins: int
+    ties: int
+    losses: int
+    win_rate: Estimate
+    tie_rate: Estimate
+    loss_rate: Estimate
+    win_share: Estimate = Field(
+        description="wins / (wins + losses): ties removed, as in Llama 2 Fig. 2."
+    )
+    win_rate_tie_half: Estimate = Field(description="(wins + ties / 2) / n.")
+
+
+class PositionBias(Record):
+    """How much a judge's verdicts depend on which answer it saw first."""
+
+    n_pairs: int = Field(description="Pairs judged successfully in both orders.")
+    consistency: Estimate = Field(
+        description="Share of those pairs whose win/tie/loss survives the swap."
+    )
+    n_judgments: int = Field(description="Successful single-order judgments.")
+    first_position_win_rate: Estimate = Field(
+        description="Share of judgments preferring the answer shown first."
+    )
+    second_position_win_rate: Estimate
+
+
+class ComparisonSummary(Record):
+    """Everything the report says about one (judge, model_x, model_y) comparison."""
+
+    judge: str
+    model_x: str
+    model_y: str
+    n_prompts: int = Field(description="Prompts in the comparison, with or without an outcome.")
+    overall: WinTieLoss
+    by_category: dict[str, WinTieLoss]
+    by_turns: dict[str, WinTieLoss] = Field(
+        description="Keys 'single-turn' and 'multi-turn' (present ones only)."
+    )
+    position: PositionBias
+    failures: dict[str, int] = Field(description="Count of prompts without an outcome, by reason.")
+
+
+class RunResults(Record):
+    """The machine-readable result of a run: written as results.json and read by the report."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_name: str
+    confidence: float
+    bootstrap_samples: int
+    combine_rule: str
+    comparisons: tuple[ComparisonSummary, ...]

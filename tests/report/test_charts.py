@@ -1,0 +1,86 @@
+"""Charts: inline-ready SVG with no external references and page-unique ids."""
+
+from __future__ import annotations
+
+import re
+
+from onpar.records import ComparisonSummary, Estimate, PositionBias, WinTieLoss
+from onpar.report.charts import breakdown_chart, overall_chart, wtl_chart
+
+
+def _wtl(wins: int, ties: int, losses: int) -> WinTieLoss:
+    n = wins + ties + losses
+
+    def est(k: int) -> Estimate:
+        if not n:
+            return Estimate(value=None)
+        return Estimate(value=k / n, low=max(0.0, k / n - 0.15), high=min(1.0, k / n + 0.15))
+
+    return WinTieLoss(
+        n=n,
+        wins=wins,
+        ties=ties,
+        losses=losses,
+        win_rate=est(wins),
+        tie_rate=est(ties),
+        loss_rate=est(losses),
+        win_share=est(wins),
+        win_rate_tie_half=est(wins),
+    )
+
+
+def _summary(model_y: str) -> ComparisonSummary:
+    empty = Estimate(value=None)
+    return ComparisonSummary(
+        judge="j",
+        model_x="x <b>$1$</b>",
+        model_y=model_y,
+        n_prompts=10,
+        overall=_wtl(5, 3, 2),
+        by_category={"coding": _wtl(1, 1, 0), "empty": _wtl(0, 0, 0)},
+        by_turns={"single-turn": _wtl(4, 2, 2), "multi-turn": _wtl(1, 1, 0)},
+        position=PositionBias(
+            n_pairs=0,
+            consistency=empty,
+            n_judgments=0,
+            first_position_win_rate=empty,
+            second_position_win_rate=empty,
+        ),
+        failures={},
+    )
+
+
+def _references_resolve(svg: str) -> bool:
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    refs = set(re.findall(r'(?:url\(#|href="#)([^")]+)', svg))
+    return bool(refs) and refs <= ids
+
+
+def test_overall_chart_is_inline_svg_with_percentages() -> None:
+    svg = overall_chart([_summary("y1"), _summary("y2")], 0.95)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "http" not in svg and "<?xml" not in svg and "DOCTYPE" not in svg
+    assert ">50%<" in svg and ">30%<" in svg and ">20%<" in svg
+    assert ">95% CI of win / loss rate<" in svg and ">n=10<" in svg
+    assert "x &lt;b&gt;$1$&lt;/b&gt; vs y1" in svg  # names escaped, '$' not parsed as math
+    assert _references_resolve(svg)
+
+
+def test_ids_do_not_collide_between_charts() -> None:
+    first = overall_chart([_summary("y1")], 0.95)
+    second = breakdown_chart(_summary("y1"), 0.9)
+    assert set(re.findall(r'\bid="([^"]+)"', first)).isdisjoint(
+        re.findall(r'\bid="([^"]+)"', second)
+    )
+    assert _references_resolve(second)
+
+
+def test_breakdown_lists_categories_then_turns_and_flags_empty_groups() -> None:
+    svg = breakdown_chart(_summary("y1"), 0.9)
+    order = [svg.index(f">{label}<") for label in ("coding", "empty", "single-turn", "multi-turn")]
+    assert order == sorted(order)
+    assert ">no outcomes<" in svg and ">90% CI of win / loss rate<" in svg
+
+
+def test_chart_without_rows_still_renders() -> None:
+    assert wtl_chart([], 0.95).startswith("<svg")

@@ -1,0 +1,142 @@
+"""results.json: atomic, strict JSON that round-trips and matches docs/results-json.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onpar.records import (
+    ComparisonSummary,
+    Estimate,
+    PositionBias,
+    RunResults,
+    WinTieLoss,
+)
+from onpar.report import results_to_json, write_results_json
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "results-json.md"
+DYNAMIC_MAPS = {"by_category", "by_turns", "failures"}  # keys are data, not schema
+
+
+def _est(value: float | None, half: float = 0.1) -> Estimate:
+    if value is None:
+        return Estimate(value=None)
+    return Estimate(value=value, low=max(0.0, value - half), high=min(1.0, value + half))
+
+
+def _wtl(wins: int, ties: int, losses: int) -> WinTieLoss:
+    n = wins + ties + losses
+    decided = wins + losses
+    return WinTieLoss(
+        n=n,
+        wins=wins,
+        ties=ties,
+        losses=losses,
+        win_rate=_est(_ratio(wins, n)),
+        tie_rate=_est(_ratio(ties, n)),
+        loss_rate=_est(_ratio(losses, n)),
+        win_share=_est(_ratio(wins, decided)),
+        win_rate_tie_half=_est(_ratio(wins + ties / 2, n)),
+    )
+
+
+def _ratio(part: float, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _results() -> RunResults:
+    summary = ComparisonSummary(
+        judge="smol-judge",
+        model_x="my-7b",
+        model_y="reference",
+        n_prompts=5,
+        overall=_wtl(2, 1, 1),
+        by_category={"coding": _wtl(1, 0, 1), "writing": _wtl(1, 1, 0)},
+        by_turns={"single-turn": _wtl(2, 0, 1), "multi-turn": _wtl(0, 1, 0)},
+        position=PositionBias(
+            n_pairs=4,
+            consistency=_est(0.75),
+            n_judgments=9,
+            first_position_win_rate=_est(0.6),
+            second_position_win_rate=_est(0.3),
+        ),
+        failures={"missing answer": 1},
+    )
+    empty = summary.model_copy(update={"model_y": "other", "overall": _wtl(0, 0, 0)})
+    return RunResults(
+        run_name="unit",
+        confidence=0.95,
+        bootstrap_samples=200,
+        combine_rule="agree",
+        comparisons=(summary, empty),
+    )
+
+
+def test_round_trips_into_run_results(tmp_path: Path) -> None:
+    results = _results()
+    path = tmp_path / "results.json"
+    write_results_json(results, path)
+    text = path.read_text(encoding="utf-8")
+    assert RunResults.model_validate_json(text) == results
+    assert text.startswith('{\n  "schema_version": 1,')  # pretty-printed
+    assert json.loads(text)["comparisons"][1]["overall"]["win_rate"] == {
+        "value": None,
+        "low": None,
+        "high": None,
+    }
+
+
+def test_non_finite_floats_become_null() -> None:
+    bad = _results().model_copy(update={"confidence": float("nan")})
+    data = json.loads(results_to_json(bad))  # strict JSON: would fail on NaN
+    assert data["confidence"] is None
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("old", encoding="utf-8")
+    write_results_json(_results(), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+    assert json.loads(path.read_text(encoding="utf-8"))["run_name"] == "unit"
+
+
+def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("old", encoding="utf-8")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_results_json(_results(), path)
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def _schema_keys(value: Any, parent: str = "") -> set[str]:
+    """Every key name that is part of the schema (not data keys like category names)."""
+    keys: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if parent not in DYNAMIC_MAPS:
+                keys.add(key)
+            keys |= _schema_keys(item, key if parent not in DYNAMIC_MAPS else "")
+    elif isinstance(value, list):
+        for item in value:
+            keys |= _schema_keys(item, parent)
+    return keys
+
+
+def test_every_key_is_documented() -> None:
+    data = json.loads(results_to_json(_results()))
+    keys = _schema_keys(data)
+    assert {"win_share", "win_rate_tie_half", "first_position_win_rate", "low"} <= keys
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding="utf-8"), re.M))
+    assert keys - documented == set(), "undocumented keys in results.json"
+    assert documented - keys == set(), "docs describe keys results.json does not have"
