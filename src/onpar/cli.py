@@ -61,12 +61,12 @@ def run(
 ) -> None:
     """Generate, judge and report a comparison (resumes where a previous run stopped)."""
     from onpar.data import PromptFileError
-    from onpar.engine import execute_run
+    from onpar.engine import RunSetupError, execute_run
 
     config = _load(config_path)
     try:
         outputs = execute_run(config, config_path, show_progress=progress)
-    except PromptFileError as exc:
+    except (PromptFileError, RunSetupError) as exc:
         _fail(str(exc))
     typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
 

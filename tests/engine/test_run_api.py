@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from onpar.config import load_config
-from onpar.engine import execute_run
+from onpar.engine import RunSetupError, execute_run
 from onpar.store.run_store import RunStore
 from tests.models.openai_server import FakeOpenAIServer, Fault
 
@@ -136,9 +136,8 @@ def test_failed_request_is_recorded_and_retried_on_rerun(
     path = write_run(tmp_path, openai_server)
     outputs = run(path)
     comparison = json.loads(outputs.results_json.read_text())["comparisons"][0]
-    ((reason, count),) = comparison["failures"].items()
-    assert count == 1 and reason.startswith("no answer from x: HTTP 500")
-    assert "gave up after 3 attempts" in reason
+    assert comparison["failures"] == {"no answer from x": 1}
+    assert "gave up after 3 attempts" in outputs.report_html.read_text()
     with RunStore(outputs.store) as store:
         failed = [r for _, r in store.responses() if r.error]
     assert [(r.contestant, r.prompt_id) for r in failed] == [("x", "s2"), ("y", "s2")]
@@ -216,6 +215,26 @@ def test_missing_answer_in_responses_file_is_an_explicit_gap(
     outputs = run(path)
     comparison = json.loads(outputs.results_json.read_text())["comparisons"][0]
     assert comparison["overall"]["n"] == 2
-    ((reason, count),) = comparison["failures"].items()
-    assert count == 1 and reason.startswith("no answer from archived: no answer for prompt s2")
+    assert comparison["failures"] == {"no answer from archived": 1}
     assert "no answer for prompt s2" in outputs.report_html.read_text()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"api_key_env": "ONPAR_TEST_UNSET_KEY", "base_url": "https://api.example.invalid/v1"},
+        {"provider": "responses", "path": "missing.jsonl"},
+    ],
+)
+def test_setup_errors_stop_before_anything_is_written(
+    tmp_path: Path, openai_server: FakeOpenAIServer, change: dict[str, str]
+) -> None:
+    path = write_run(tmp_path, openai_server)
+    config = yaml.safe_load(path.read_text())
+    model = {} if change.get("provider") == "responses" else config["contestants"][0]["model"]
+    config["contestants"][0]["model"] = {**model, **change}
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(RunSetupError, match="contestant 'x': "):
+        run(path)
+    assert not (tmp_path / "out").exists()
+    assert openai_server.requests == []

@@ -6,7 +6,6 @@ providers form a discriminated union on ``provider`` so errors point at the exac
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -135,7 +134,7 @@ class StatsConfig(Spec):
 
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     bootstrap_samples: int = Field(default=2000, ge=100, le=1_000_000)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
 
 
 class CacheConfig(Spec):
@@ -193,8 +192,3 @@ class RunConfig(Spec):
             if c.name == name:
                 return c
         raise KeyError(name)
-
-
-def all_pairs(names: list[str]) -> list[tuple[str, str]]:
-    """Every unordered pair once, in config order (for round-robin comparisons)."""
-    return list(itertools.combinations(names, 2))

@@ -95,9 +95,7 @@ def _turn_requests(
 
 
 def _identity(ctx: RunContext, contestant: ContestantConfig) -> dict[str, object]:
-    if isinstance(contestant.model, ResponsesFileSpec):
-        return {"provider": "responses", "path": str(contestant.model.path)}
-    return ctx.pool.get(contestant.model).identity()
+    return ctx.pool.get(contestant.model).identity()  # for answer files: path and content hash
 
 
 def _is_done(item: TurnRequest, stored: dict[tuple[str, int], tuple[str, Response]]) -> bool:
@@ -115,14 +113,9 @@ def _run_batch(
     if not pending:
         return
     cached = ctx.cache.get_many([item.key for item in pending])
-    fresh = [item for item in pending if item.key not in cached]
-    results = dict(
-        zip(
-            [i.key for i in fresh],
-            ctx.pool.get(contestant.model).generate([i.request for i in fresh]),
-            strict=True,
-        )
-    )
+    fresh = {item.key: item.request for item in pending if item.key not in cached}  # deduped
+    answers = ctx.pool.get(contestant.model).generate(list(fresh.values()))
+    results = dict(zip(fresh, answers, strict=True))
     ctx.cache.put_many({k: r.model_dump(mode="json") for k, r in results.items() if r.ok})
     rows = []
     for item in pending:

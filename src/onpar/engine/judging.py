@@ -59,9 +59,7 @@ def missing_answer(answers: Answers, contestant: str, prompt: PromptItem) -> str
     """Why a contestant has no usable final answer to `prompt` (None when it has one)."""
     turns = answers.get((contestant, prompt.id), [])
     if len(turns) < len(prompt.turns) or not all(t.ok for t in turns):
-        failed = next((t for t in turns if not t.ok), None)
-        detail = f": {failed.error}" if failed is not None and failed.error else ""
-        return f"no answer from {contestant}{detail}"
+        return f"no answer from {contestant}"  # the error itself is on the Response row
     return None
 
 
@@ -126,29 +124,13 @@ def _run_batch(
     ctx: RunContext, judge: JudgeConfig, model: ChatModel, pending: Sequence[JudgeRequest]
 ) -> list[tuple[str, Judgment]]:
     cached = ctx.cache.get_many([r.key for r in pending])
-    fresh = [r for r in pending if r.key not in cached]
-    if uses_logprobs(judge):
-        try:
-            verdicts = [
-                _from_logprobs(lp)
-                for lp in model.score_options([r.messages for r in fresh], OPTIONS)
-            ]
-        except (RuntimeError, ValueError) as exc:  # e.g. out of memory: record it on each item
-            failure = {
-                "score": None,
-                "option_probs": None,
-                "raw": None,
-                "error": f"{type(exc).__name__}: {exc}",
-            }
-            verdicts = [failure for _ in fresh]
-    else:
-        requests = [ChatRequest(messages=r.messages, params=judge.generation) for r in fresh]
-        verdicts = [_from_text(result.text, result.error) for result in model.generate(requests)]
-    computed = dict(zip([r.key for r in fresh], verdicts, strict=True))
+    fresh = {r.key: r.messages for r in pending if r.key not in cached}  # deduped
+    computed = dict(zip(fresh, _verdicts(judge, model, list(fresh.values())), strict=True))
     ctx.cache.put_many({k: v for k, v in computed.items() if v["error"] is None})
     rows = []
     for r in pending:
         fields = cached.get(r.key) or computed[r.key]
+        probs = fields["option_probs"]
         judgment = Judgment(
             judge=judge.name,
             prompt_id=r.prompt.id,
@@ -158,10 +140,26 @@ def _run_batch(
             score=fields["score"],
             raw=fields["raw"],
             error=fields["error"],
-            option_probs=None if fields["option_probs"] is None else tuple(fields["option_probs"]),
+            option_probs=None if probs is None else tuple(probs),
         )
         rows.append((r.key, judgment))
     return rows
+
+
+def _verdicts(
+    judge: JudgeConfig, model: ChatModel, conversations: list[tuple[Message, ...]]
+) -> list[dict]:
+    """One verdict record per conversation: from log-probs or parsed text; failures recorded."""
+    if not uses_logprobs(judge):
+        requests = [ChatRequest(messages=c, params=judge.generation) for c in conversations]
+        return [_from_text(result.text, result.error) for result in model.generate(requests)]
+    try:
+        return [_from_logprobs(lp) for lp in model.score_options(conversations, OPTIONS)]
+    except (RuntimeError, ValueError) as exc:  # e.g. out of memory: record it on each item
+        error = f"{type(exc).__name__}: {exc}"
+        return [{"score": None, "option_probs": None, "raw": None, "error": error}] * len(
+            conversations
+        )
 
 
 def _from_logprobs(logprobs: Sequence[float]) -> dict:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from onpar.config.schema import ContestantConfig, JudgeConfig, ResponsesFileSpec, RunConfig
+from onpar.config.schema import ContestantConfig, JudgeConfig, RunConfig
 from onpar.data import load_prompt_sets
 from onpar.engine.context import RunContext, make_progress
 from onpar.engine.generation import generate_responses
@@ -34,6 +34,10 @@ WEAK_JUDGE_NOTE = (
 )
 
 
+class RunSetupError(RuntimeError):
+    """A contestant or judge cannot be set up (missing key, package or file); nothing was run."""
+
+
 @dataclass(frozen=True)
 class RunOutputs:
     """Where a finished run wrote its files."""
@@ -55,18 +59,22 @@ def execute_run(
     """Run (or resume) the comparison described by `config`; returns the written files."""
     console = console or Console(stderr=True)
     base_dir = config_path.parent
-    prompts = load_prompt_sets(
-        config.prompts, base_dir=base_dir
-    )  # fails before anything is written
+    # Everything that can fail on bad input happens before the first file is written.
+    prompts = load_prompt_sets(config.prompts, base_dir=base_dir)
+    pool = ModelPool(base_dir=base_dir)
+    try:
+        identities = _load_models(config, pool)
+    except BaseException:
+        pool.close()
+        raise
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     store = RunStore(out / "run.sqlite")
     cache = _open_cache(config)
-    pool = ModelPool(base_dir=base_dir)
     progress = make_progress(console, show_progress)
     ctx = RunContext(config, base_dir, store, cache, pool, console, progress)
     try:
-        manifest = build_manifest(config, config_path, _identities(ctx))
+        manifest = build_manifest(config, config_path, identities)
         store.set_meta("config", config.model_dump(mode="json"))
         store.set_meta("manifest", manifest)
         store.set_meta("prompts", [p.model_dump(mode="json") for p in prompts])
@@ -86,17 +94,19 @@ def _open_cache(config: RunConfig) -> OutputCache:
     return OutputCache(config.cache.path or default_cache_path())
 
 
-def _identities(ctx: RunContext) -> dict[str, dict[str, object]]:
-    members: Sequence[ContestantConfig | JudgeConfig] = [
-        *ctx.config.contestants,
-        *ctx.config.judges,
-    ]
+def _load_models(config: RunConfig, pool: ModelPool) -> dict[str, dict[str, object]]:
+    """Build every contestant's and judge's backend; returns their identities for the manifest.
+
+    A missing API key, package or answers file becomes a RunSetupError naming the member.
+    """
+    members: Sequence[ContestantConfig | JudgeConfig] = [*config.contestants, *config.judges]
     identities: dict[str, dict[str, object]] = {}
     for member in members:
-        if isinstance(member.model, ResponsesFileSpec):
-            identities[member.name] = {"provider": "responses", "path": str(member.model.path)}
-        else:
-            identities[member.name] = ctx.pool.get(member.model).identity()
+        try:
+            identities[member.name] = pool.get(member.model).identity()
+        except (ValueError, OSError, ImportError) as exc:
+            role = "judge" if isinstance(member, JudgeConfig) else "contestant"
+            raise RunSetupError(f"{role} {member.name!r}: {exc}") from exc
     return identities
 
 

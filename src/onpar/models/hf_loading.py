@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,11 @@ def _converted_gguf(resolved: ResolvedModel) -> Path:
     target = root / "converted" / f"{resolved.file_sha256}-tf{transformers.__version__}"
     if (target / "config.json").is_file():
         return target
+    print(
+        f"onpar: converting {resolved.gguf_file} to transformers weights once "
+        f"(about a minute on 2 CPU cores); kept in {target.parent}",
+        file=sys.stderr,
+    )
     tokenizer = AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
     model = AutoModelForCausalLM.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
     partial = target.with_name(target.name + f".partial-{os.getpid()}")
