@@ -99,6 +99,51 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run's output director
     typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
 
 
+@app.command()
+def stats(
+    path: Annotated[Path, typer.Argument(help="Judgments file.", show_default=False)],
+    file_format: Annotated[
+        str, typer.Option("--format", help="onpar | alpaca_eval | mt_bench")
+    ] = "onpar",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
+    judge: Annotated[
+        str | None, typer.Option(help="Rater to compare with the majority of the others.")
+    ] = None,
+    rule: Annotated[str, typer.Option(help="Combine raters: majority | mean.")] = "majority",
+    margin: Annotated[float, typer.Option(help="Equivalence margin on win − loss rate.")] = 0.05,
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Statistics from judgments made elsewhere (onpar, AlpacaEval, MT-Bench files)."""
+    from onpar.data import JUDGMENT_FORMATS, JudgmentFileError, load_judgments
+    from onpar.engine.ratings import analyse_ratings
+    from onpar.engine.ratings_view import print_analysis
+
+    if file_format not in JUDGMENT_FORMATS:
+        _fail(f"--format must be one of {', '.join(JUDGMENT_FORMATS)}; got {file_format!r}")
+    if rule not in ("majority", "mean"):
+        _fail(f"--rule must be majority or mean; got {rule!r}")
+    try:
+        ratings = load_judgments(path, file_format)  # type: ignore[arg-type]
+        analysis = analyse_ratings(
+            ratings,
+            rule=rule,
+            judge=judge,
+            source_format=file_format,  # type: ignore[arg-type]
+            confidence=confidence,
+            margin=margin,
+            n_boot=bootstrap,
+            seed=seed,
+        )
+    except (JudgmentFileError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(analysis.model_dump_json(indent=2))
+    else:
+        print_analysis(analysis)
+
+
 @prompt_app.command("show")
 def prompt_show(
     config_path: ConfigArg,

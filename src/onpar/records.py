@@ -215,6 +215,39 @@ class PositionBias(Record):
     second_position_win_rate: Estimate
 
 
+Verdict = Literal["on par", "different", "inconclusive"]
+
+
+class DifferenceTest(Record):
+    """Is model_x different from, or on par with, model_y? (docs/statistics.md)"""
+
+    net_preference: Estimate = Field(
+        description="win rate − loss rate of x, with its paired bootstrap CI at `confidence`."
+    )
+    equivalence_interval: Estimate = Field(
+        description="The same at level 2·confidence − 1 (90% for 95%): the TOST interval."
+    )
+    margin: float = Field(description="Equivalence margin on the net preference (config).")
+    verdict: Verdict = Field(
+        description="'on par': TOST interval inside ±margin; 'different': CI excludes 0."
+    )
+    sign_test_p: float | None = Field(description="Exact two-sided sign test on decisive pairs.")
+    sign_test_p_holm: float | None = Field(
+        default=None, description="Holm-adjusted over all comparisons of the run."
+    )
+
+
+class LengthBias(Record):
+    """Does the judge favour longer answers? (final-turn answer lengths in characters)"""
+
+    n: int
+    slope: Estimate = Field(description="Log-odds of preferring x per SD of len_x − len_y.")
+    raw_win_rate: Estimate = Field(description="Mean preference for x (ties ½), normal CI.")
+    length_controlled_win_rate: Estimate = Field(
+        description="AlpacaEval 2-style LC win rate: the length term of the GLM set to zero."
+    )
+
+
 class ComparisonSummary(Record):
     """Everything the report says about one (judge, model_x, model_y) comparison."""
 
@@ -229,6 +262,28 @@ class ComparisonSummary(Record):
     )
     position: PositionBias
     failures: dict[str, int] = Field(description="Count of prompts without an outcome, by reason.")
+    difference: DifferenceTest | None = Field(default=None, description="None when n = 0.")
+    length_bias: LengthBias | None = Field(
+        default=None, description="None without answer lengths or with < 10 outcomes."
+    )
+
+
+class ModelRating(Record):
+    """One contestant's Bradley–Terry rating on the Elo-like scale (mean 1000, 400 per 10×)."""
+
+    model: str
+    rating: Estimate
+
+
+class Leaderboard(Record):
+    """Bradley–Terry ratings from all of one judge's verdicts (ties as half-wins)."""
+
+    judge: str
+    n_battles: int
+    ratings: tuple[ModelRating, ...] = Field(description="Highest rating first.")
+    win_probability: dict[str, dict[str, float]] = Field(
+        description="P(row beats column) = 1 / (1 + 10^((R_col − R_row) / 400))."
+    )
 
 
 class RunResults(Record):
@@ -240,3 +295,4 @@ class RunResults(Record):
     bootstrap_samples: int
     combine_rule: str
     comparisons: tuple[ComparisonSummary, ...]
+    leaderboards: tuple[Leaderboard, ...] = ()

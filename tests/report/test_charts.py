@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 
-from onpar.records import ComparisonSummary, Estimate, PositionBias, WinTieLoss
+from onpar.records import (
+    ComparisonSummary,
+    DifferenceTest,
+    Estimate,
+    PositionBias,
+    Verdict,
+    WinTieLoss,
+)
 from onpar.report.charts import breakdown_chart, overall_chart, wtl_chart
+from onpar.report.forest import forest_chart
 
 
 def _wtl(wins: int, ties: int, losses: int) -> WinTieLoss:
@@ -84,3 +92,45 @@ def test_breakdown_lists_categories_then_turns_and_flags_empty_groups() -> None:
 
 def test_chart_without_rows_still_renders() -> None:
     assert wtl_chart([], 0.95).startswith("<svg")
+
+
+def _difference(
+    value: float, half: float, verdict: Verdict, margin: float = 0.05
+) -> DifferenceTest:
+    return DifferenceTest(
+        net_preference=Estimate(value=value, low=value - half, high=value + half),
+        equivalence_interval=Estimate(value=value, low=value - half / 2, high=value + half / 2),
+        margin=margin,
+        verdict=verdict,
+        sign_test_p=0.5,
+    )
+
+
+def test_forest_chart_rows_verdicts_and_band() -> None:
+    rows = [
+        _summary("y1").model_copy(update={"difference": _difference(0.01, 0.03, "on par")}),
+        _summary("y2").model_copy(update={"difference": _difference(-0.3, 0.1, "different")}),
+        _summary("y3"),  # difference None
+    ]
+    svg = forest_chart(rows, 0.95)
+    assert svg.startswith("<svg") and "http" not in svg and "<?xml" not in svg
+    order = [svg.index(f">{text}<") for text in ("on par", "different", "no outcomes")]
+    assert order == sorted(order)
+    assert ">net preference, 95% CI<" in svg and ">90% TOST interval<" in svg
+    assert ">equivalence band ±5%<" in svg and ">\N{MINUS SIGN}20%<" in svg
+    assert "x &lt;b&gt;$1$&lt;/b&gt; vs y1" in svg
+    assert _references_resolve(svg)
+
+
+def test_forest_chart_with_mixed_margins_or_undefined_bounds() -> None:
+    undefined = _difference(0.0, 0.1, "inconclusive").model_copy(
+        update={"equivalence_interval": Estimate(value=0.0)}
+    )
+    rows = [
+        _summary("y1").model_copy(update={"difference": undefined}),
+        _summary("y2").model_copy(update={"difference": _difference(0.2, 0.1, "different", 0.1)}),
+    ]
+    svg = forest_chart(rows, 0.9)
+    assert ">inconclusive<" in svg and ">equivalence band ±margin<" in svg
+    assert ">80% TOST interval<" in svg
+    assert forest_chart([], 0.95).startswith("<svg")

@@ -286,7 +286,7 @@ def test_page_is_well_formed_with_all_sections(html: str) -> None:
     page = _Page(html)
     assert page.errors == [] and page.stack == []
     assert {"summary", "breakdown", "position-bias", "prompts", "manifest"} <= page.ids
-    assert page.tags["svg"] == 3  # overall chart + one breakdown per comparison
+    assert page.tags["svg"] == 4  # overall chart, forest plot, one breakdown per comparison
     assert html.startswith("<!DOCTYPE html>")
 
 

@@ -12,7 +12,11 @@ import pytest
 
 from onpar.records import (
     ComparisonSummary,
+    DifferenceTest,
     Estimate,
+    Leaderboard,
+    LengthBias,
+    ModelRating,
     PositionBias,
     RunResults,
     WinTieLoss,
@@ -20,7 +24,8 @@ from onpar.records import (
 from onpar.report import results_to_json, write_results_json
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "results-json.md"
-DYNAMIC_MAPS = {"by_category", "by_turns", "failures"}  # keys are data, not schema
+# keys are data (categories, reasons, model names), not schema; value: levels of data keys
+DYNAMIC_MAPS = {"by_category": 1, "by_turns": 1, "failures": 1, "win_probability": 2}
 
 
 def _est(value: float | None, half: float = 0.1) -> Estimate:
@@ -66,14 +71,56 @@ def _results() -> RunResults:
             second_position_win_rate=_est(0.3),
         ),
         failures={"missing answer": 1},
+        difference=_difference(),
+        length_bias=_length_bias(),
     )
-    empty = summary.model_copy(update={"model_y": "other", "overall": _wtl(0, 0, 0)})
+    empty = summary.model_copy(
+        update={
+            "model_y": "other",
+            "overall": _wtl(0, 0, 0),
+            "difference": None,
+            "length_bias": None,
+        }
+    )
     return RunResults(
         run_name="unit",
         confidence=0.95,
         bootstrap_samples=200,
         combine_rule="agree",
         comparisons=(summary, empty),
+        leaderboards=(_leaderboard(),),
+    )
+
+
+def _difference() -> DifferenceTest:
+    return DifferenceTest(
+        net_preference=Estimate(value=0.25, low=-0.25, high=0.75),
+        equivalence_interval=Estimate(value=0.25, low=-0.1, high=0.6),
+        margin=0.05,
+        verdict="inconclusive",
+        sign_test_p=0.625,
+        sign_test_p_holm=0.625,
+    )
+
+
+def _length_bias() -> LengthBias:
+    return LengthBias(
+        n=12,
+        slope=Estimate(value=0.4, low=-0.2, high=1.0),
+        raw_win_rate=_est(0.625),
+        length_controlled_win_rate=_est(0.58),
+    )
+
+
+def _leaderboard() -> Leaderboard:
+    return Leaderboard(
+        judge="smol-judge",
+        n_battles=4,
+        ratings=(
+            ModelRating(model="my-7b", rating=Estimate(value=1100.0, low=1000.0, high=1300.0)),
+            ModelRating(model="reference", rating=Estimate(value=900.0, low=700.0, high=1000.0)),
+        ),
+        win_probability={"my-7b": {"reference": 0.76}, "reference": {"my-7b": 0.24}},
     )
 
 
@@ -95,6 +142,30 @@ def test_non_finite_floats_become_null() -> None:
     bad = _results().model_copy(update={"confidence": float("nan")})
     data = json.loads(results_to_json(bad))  # strict JSON: would fail on NaN
     assert data["confidence"] is None
+
+
+def test_new_fields_serialize_with_nulls_and_nested_floats() -> None:
+    results = _results()
+    board = results.leaderboards[0]
+    nan_board = board.model_copy(
+        update={"win_probability": {"my-7b": {"reference": float("nan")}, "reference": {}}}
+    )
+    data = json.loads(results_to_json(results.model_copy(update={"leaderboards": (nan_board,)})))
+    assert data["leaderboards"][0]["win_probability"] == {
+        "my-7b": {"reference": None},
+        "reference": {},
+    }
+    assert data["leaderboards"][0]["ratings"][0] == {
+        "model": "my-7b",
+        "rating": {"value": 1100.0, "low": 1000.0, "high": 1300.0},
+    }
+    first, empty = data["comparisons"]
+    assert first["difference"]["verdict"] == "inconclusive"
+    assert first["difference"]["sign_test_p_holm"] == 0.625
+    assert first["length_bias"]["length_controlled_win_rate"]["value"] == 0.58
+    assert empty["difference"] is None and empty["length_bias"] is None
+    untested = first["difference"] | {"sign_test_p": None, "sign_test_p_holm": None}
+    assert DifferenceTest.model_validate(untested).sign_test_p is None
 
 
 def test_write_is_atomic_and_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -119,17 +190,23 @@ def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
-def _schema_keys(value: Any, parent: str = "") -> set[str]:
-    """Every key name that is part of the schema (not data keys like category names)."""
+def _schema_keys(value: Any, data_levels: int = 0) -> set[str]:
+    """Every key name that is part of the schema (not data keys like category names).
+
+    ``data_levels`` counts the levels of dict keys below that are data, not schema:
+    1 for ``by_category``, 2 for ``win_probability`` (row model → column model).
+    """
     keys: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():
-            if parent not in DYNAMIC_MAPS:
+            if data_levels:
+                keys |= _schema_keys(item, data_levels - 1)
+            else:
                 keys.add(key)
-            keys |= _schema_keys(item, key if parent not in DYNAMIC_MAPS else "")
+                keys |= _schema_keys(item, DYNAMIC_MAPS.get(key, 0))
     elif isinstance(value, list):
         for item in value:
-            keys |= _schema_keys(item, parent)
+            keys |= _schema_keys(item)
     return keys
 
 
@@ -137,6 +214,8 @@ def test_every_key_is_documented() -> None:
     data = json.loads(results_to_json(_results()))
     keys = _schema_keys(data)
     assert {"win_share", "win_rate_tie_half", "first_position_win_rate", "low"} <= keys
+    assert {"sign_test_p_holm", "length_controlled_win_rate", "win_probability"} <= keys
+    assert not {"my-7b", "reference", "coding", "missing answer"} & keys  # data, not schema
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding="utf-8"), re.M))
     assert keys - documented == set(), "undocumented keys in results.json"
     assert documented - keys == set(), "docs describe keys results.json does not have"

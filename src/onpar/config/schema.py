@@ -133,6 +133,12 @@ class StatsConfig(Spec):
     """How uncertainty is computed."""
 
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    equivalence_margin: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=1.0,
+        description="'On par' when the TOST interval of win − loss rate lies inside ±margin.",
+    )
     bootstrap_samples: int = Field(default=2000, ge=100, le=1_000_000)
     seed: int = Field(default=0, ge=0)
 

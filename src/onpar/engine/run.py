@@ -17,9 +17,17 @@ from onpar.engine.generation import generate_responses
 from onpar.engine.judging import judge_pairs, pair_verdicts
 from onpar.engine.manifest import build_manifest
 from onpar.models.registry import ModelPool
-from onpar.records import PromptItem, RunResults
+from onpar.records import (
+    ComparisonSummary,
+    Leaderboard,
+    PairVerdict,
+    PromptItem,
+    Response,
+    RunResults,
+)
 from onpar.report import write_report, write_results_json
 from onpar.stats import summarize_comparison
+from onpar.stats.verdicts import difference_test, leaderboard, length_bias, with_holm
 from onpar.store.cache import NullCache, OutputCache, default_cache_path
 from onpar.store.run_store import RunStore
 
@@ -114,21 +122,16 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
     """Statistics, results.json, manifest.json and report.html from what the store holds."""
     config, out = ctx.config, ctx.config.output_dir
     verdicts_by_comparison = pair_verdicts(ctx, prompts)
-    summaries = [
-        summarize_comparison(
-            verdicts,
-            confidence=config.stats.confidence,
-            n_boot=config.stats.bootstrap_samples,
-            seed=config.stats.seed,
-        )
-        for verdicts in verdicts_by_comparison.values()
-    ]
+    responses = [r for _, r in ctx.store.responses()]
     results = RunResults(
         run_name=config.name,
         confidence=config.stats.confidence,
         bootstrap_samples=config.stats.bootstrap_samples,
         combine_rule=", ".join(sorted({j.combine for j in config.judges})) or "none",
-        comparisons=tuple(summaries),
+        comparisons=tuple(
+            _summaries(config, verdicts_by_comparison, final_lengths(responses, prompts))
+        ),
+        leaderboards=tuple(_leaderboards(config, verdicts_by_comparison)),
     )
     outputs = RunOutputs(
         out, out / "run.sqlite", out / "results.json", out / "report.html", out / "manifest.json"
@@ -138,7 +141,7 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
     write_report(
         results,
         prompts,
-        [r for _, r in ctx.store.responses()],
+        responses,
         [j for _, j in ctx.store.judgments()],
         [v for vs in verdicts_by_comparison.values() for v in vs],
         manifest,
@@ -146,6 +149,64 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         path=outputs.report_html,
     )
     return outputs
+
+
+def final_lengths(
+    responses: Sequence[Response], prompts: Sequence[PromptItem]
+) -> dict[tuple[str, str], int]:
+    """(contestant, prompt_id) → characters in the answer to the prompt's final turn."""
+    last_turn = {p.id: len(p.turns) - 1 for p in prompts}
+    return {
+        (r.contestant, r.prompt_id): len(r.text or "")
+        for r in responses
+        if r.ok and r.sample_index == 0 and last_turn.get(r.prompt_id) == r.turn_index
+    }
+
+
+def _summaries(
+    config: RunConfig,
+    verdicts_by_comparison: dict[tuple[str, str, str], list[PairVerdict]],
+    lengths: dict[tuple[str, str], int],
+) -> list[ComparisonSummary]:
+    stats = config.stats
+    summaries = []
+    for verdicts in verdicts_by_comparison.values():
+        summary = summarize_comparison(
+            verdicts, confidence=stats.confidence, n_boot=stats.bootstrap_samples, seed=stats.seed
+        )
+        difference = difference_test(
+            verdicts,
+            stats.confidence,
+            stats.equivalence_margin,
+            stats.bootstrap_samples,
+            stats.seed,
+        )
+        bias = length_bias(verdicts, lengths, stats.confidence)
+        summaries.append(summary.model_copy(update={"difference": difference, "length_bias": bias}))
+    return with_holm(summaries)
+
+
+def _leaderboards(
+    config: RunConfig, verdicts_by_comparison: dict[tuple[str, str, str], list[PairVerdict]]
+) -> list[Leaderboard]:
+    boards = []
+    for judge in config.judges:
+        verdicts = [
+            v
+            for (name, _, _), vs in verdicts_by_comparison.items()
+            if name == judge.name
+            for v in vs
+        ]
+        board = leaderboard(
+            judge.name,
+            verdicts,
+            config.stats.confidence,
+            config.stats.bootstrap_samples,
+            config.stats.seed,
+        )
+        if board is not None:
+            boards.append(board)
+    return boards
 
 
 def _notes(config: RunConfig) -> list[str]:

@@ -27,7 +27,7 @@ LOSS_COLOR = "#dd6b20"
 _BAR = 0.72  # bar thickness, in rows
 _WHISKER_OFFSET = 0.23  # whiskers sit this far above/below the bar's centre line, in rows
 _MIN_LABEL_SHARE = 0.07  # segments narrower than this get no percentage written in
-_RC = {
+CHART_RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "onpar",
     "text.parse_math": False,  # model names may contain '$'
@@ -68,7 +68,7 @@ def wtl_chart(
     of the loss segment, so both whiskers sit where the reader's eye compares them.
     """
     height = 0.95 + 0.6 * max(len(rows), 1)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(CHART_RC):
         fig = Figure(figsize=(11.0, height))
         FigureCanvasAgg(fig)  # no pyplot: no global backend switch, no figure registry
         ax = fig.subplots()
@@ -78,7 +78,7 @@ def wtl_chart(
             ax.axhline(boundary - 0.5, color="#888888", linewidth=0.8, linestyle=":")
         _style_axes(ax, [label for label, _ in rows], [wtl.n for _, wtl in rows])
         _add_legend(fig, ax, confidence)
-        return _to_svg(fig)
+        return figure_to_svg(fig)
 
 
 def _draw_bar(ax: Axes, y: int, wtl: WinTieLoss) -> None:
@@ -176,7 +176,7 @@ def _add_legend(fig: Figure, ax: Axes, confidence: float) -> None:
     fig.tight_layout()
 
 
-def _to_svg(fig: Figure) -> str:
+def figure_to_svg(fig: Figure) -> str:
     """Render to an inline-ready <svg> string: no XML prolog, DOCTYPE or namespace URLs."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata=_NO_METADATA)

@@ -29,7 +29,20 @@ from onpar.records import (
     RunResults,
 )
 from onpar.report.charts import breakdown_chart, comparison_label, overall_chart
+from onpar.report.forest import forest_chart
 from onpar.report.results_json import atomic_write_text
+from onpar.report.stats_views import (
+    format_p,
+    format_rating,
+    format_rating_ci,
+    format_signed_ci,
+    format_signed_pct,
+    format_slope,
+    format_slope_ci,
+    verdict_class,
+    win_probability_rows,
+)
+from onpar.stats.verdicts import MIN_OUTCOMES_FOR_LENGTH_BIAS
 
 SCALE_LABELS: dict[int, str] = {
     1: "A is much better",
@@ -117,12 +130,18 @@ def render_report(
     script = resources.files("onpar.report").joinpath("templates/filter.js").read_text("utf-8")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     template = _environment().get_template("report.html.j2")
+    has_rows = bool(results.comparisons)
     return template.render(
         results=results,
         notes=list(notes),
         overall_svg=Markup(
-            overall_chart(results.comparisons, results.confidence) if results.comparisons else ""
+            overall_chart(results.comparisons, results.confidence) if has_rows else ""
         ),
+        forest_svg=Markup(
+            forest_chart(results.comparisons, results.confidence) if has_rows else ""
+        ),
+        win_matrices=[win_probability_rows(board) for board in results.leaderboards],
+        min_length_outcomes=MIN_OUTCOMES_FOR_LENGTH_BIAS,
         breakdown_svgs=[
             Markup(breakdown_chart(c, results.confidence)) for c in results.comparisons
         ],
@@ -159,6 +178,14 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = format_pct
     env.filters["ci"] = format_ci
+    env.filters["spct"] = format_signed_pct
+    env.filters["sci"] = format_signed_ci
+    env.filters["pvalue"] = format_p
+    env.filters["rating"] = format_rating
+    env.filters["rating_ci"] = format_rating_ci
+    env.filters["slope"] = format_slope
+    env.filters["slope_ci"] = format_slope_ci
+    env.filters["verdict_class"] = verdict_class
     env.globals["comparison_label"] = comparison_label
     env.globals["failures_text"] = failures_text
     return env
