@@ -6,13 +6,10 @@ instead of silently reading the wrong text.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
 from onpar.config.schema import PromptSetConfig
 from onpar.data.errors import PromptFileError, expected
 from onpar.data.formats import DEFAULT_CATEGORY, TEXT_WANTED, Where, is_text, make_item
+from onpar.data.textfiles import csv_rows
 from onpar.records import PromptItem
 
 NumberedItem = tuple[int, PromptItem]
@@ -22,7 +19,7 @@ def load_csv(
     text: str, spec: PromptSetConfig, display: str, source: str, delimiter: str = ","
 ) -> list[NumberedItem]:
     """Parse every data row; row n (1-based, blank rows skipped) gets id str(n) by default."""
-    rows = _rows(text, display, delimiter)
+    rows = csv_rows(text, display, delimiter, PromptFileError)
     try:
         header_line, header = next(rows)
     except StopIteration:
@@ -89,18 +86,3 @@ def _column(
             field=option,
         )
     return header.index(name)
-
-
-def _rows(text: str, display: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with the line each starts on (a quoted cell may span several lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise PromptFileError(display, f"invalid CSV: {exc}", line=start) from exc
-        if any(cell.strip() for cell in row):
-            yield start, row

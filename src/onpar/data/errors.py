@@ -8,11 +8,12 @@ from typing import Any
 _MAX_SHOWN = 60
 
 
-class PromptFileError(ValueError):
-    """A prompt file cannot be used; the message says where (file:line, field) and what was wanted.
+class InputFileError(ValueError):
+    """An input file cannot be used; the message says where (file:line, field) and what was wanted.
 
     Format: ``<file>[:<line>]: [field '<name>': ]<problem>``, e.g.
     ``prompts.jsonl:7: field 'turns': expected a non-empty list of non-empty strings, got []``.
+    Each kind of file has its own subclass, so catching one kind does not catch another.
     """
 
     def __init__(
@@ -28,11 +29,17 @@ class PromptFileError(ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Keep the error picklable (worker processes) despite the keyword-only arguments."""
-        return (_rebuild, (self.path, self.problem, self.line, self.field))
+        return (_rebuild, (type(self), self.path, self.problem, self.line, self.field))
 
 
-def _rebuild(path: str, problem: str, line: int | None, field: str | None) -> PromptFileError:
-    return PromptFileError(path, problem, line=line, field=field)
+def _rebuild(
+    cls: type[InputFileError], path: str, problem: str, line: int | None, field: str | None
+) -> InputFileError:
+    return cls(path, problem, line=line, field=field)
+
+
+class PromptFileError(InputFileError):
+    """A prompt file cannot be used."""
 
 
 def shown(value: object) -> str:

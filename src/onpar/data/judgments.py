@@ -16,7 +16,7 @@ from onpar.data.errors import shown
 from onpar.data.judgments_alpaca import parse_annotations
 from onpar.data.judgments_mt_bench import parse_judgments
 from onpar.data.judgments_onpar import parse_csv, parse_jsonl
-from onpar.data.judgments_read import read_text
+from onpar.data.judgments_read import read_judgment_text
 from onpar.data.judgments_records import SCALES, JudgmentFileError, Rating, Scale
 
 JudgmentFormat = Literal["onpar", "alpaca_eval", "mt_bench"]
@@ -43,7 +43,7 @@ def load_judgments(path: Path, format: JudgmentFormat) -> list[Rating]:
         raise JudgmentFileError(
             display, f"unknown format {format!r}; expected one of {', '.join(JUDGMENT_FORMATS)}"
         )
-    text = read_text(path, display)
+    text = read_judgment_text(path, display)
     parsed = _parse(text, display, path, format)
     if not parsed:
         raise JudgmentFileError(display, "no judgments found: the file has no records")

@@ -12,14 +12,14 @@ from typing import Any
 from onpar.data.errors import expected
 from onpar.data.judgments_read import (
     JsonObject,
-    csv_rows,
     json_lines,
     optional_text,
     require,
     require_id,
     require_text,
 )
-from onpar.data.judgments_records import SCALES, At, Rating, as_int
+from onpar.data.judgments_records import SCALES, At, JudgmentFileError, Rating, as_int
+from onpar.data.textfiles import csv_rows
 
 REQUIRED = ("item", "model_a", "model_b", "rater", "score")
 OPTIONAL = ("turn", "category")
@@ -39,7 +39,7 @@ def parse_jsonl(text: str, display: str) -> list[tuple[int, Rating]]:
 
 def parse_csv(text: str, display: str, delimiter: str) -> list[tuple[int, Rating]]:
     """Header row names the fields (any order); empty optional cells mean 'not given'."""
-    rows = csv_rows(text, display, delimiter)
+    rows = csv_rows(text, display, delimiter, JudgmentFileError)
     header_line, header = next(rows, (1, []))
     _check_header(header, At(display, header_line))
     parsed: list[tuple[int, Rating]] = []

@@ -5,8 +5,6 @@ Every error names the file and the line, so a user can open the file at the faul
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 
 from onpar.data.errors import expected
 from onpar.data.judgments_records import At, JudgmentFileError
+from onpar.data.textfiles import json_objects, read_text
 
 JsonObject = dict[str, Any]
 NumberedObject = tuple[int, JsonObject]
@@ -22,40 +21,13 @@ ID_WANTED = "a non-empty string or an integer"
 _DECODER = json.JSONDecoder()
 
 
-def read_text(path: Path, display: str) -> str:
-    """UTF-8 text (a leading BOM is dropped); a bad byte is reported with its line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise JudgmentFileError(display, f"file not found (looked for {path.absolute()})") from None
-    except IsADirectoryError:
-        raise JudgmentFileError(display, "is a directory, expected a judgment file") from None
-    except OSError as exc:
-        raise JudgmentFileError(display, f"cannot read file: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise JudgmentFileError(
-            display,
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            line=line,
-        ) from None
-    return text.removeprefix("\ufeff")
+def read_judgment_text(path: Path, display: str) -> str:
+    return read_text(path, display, JudgmentFileError, "judgment")
 
 
 def json_lines(text: str, display: str) -> Iterator[NumberedObject]:
-    """Non-blank lines as JSON objects. Split on '\\n' only: JSON strings may hold U+2028."""
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise JudgmentFileError(
-                display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
-            ) from None
-        yield number, _object(record, display, number, "a JSON object per line")
+    """Non-blank lines as JSON objects (see ``textfiles.json_objects``)."""
+    return json_objects(text, display, JudgmentFileError)
 
 
 def json_array(text: str, display: str) -> list[NumberedObject]:
@@ -96,21 +68,6 @@ def _object(value: Any, display: str, line: int, wanted: str) -> JsonObject:
         kind = type(value).__name__.replace("dict", "object").replace("list", "array")
         raise JudgmentFileError(display, f"expected {wanted}, got a JSON {kind}", line=line)
     return value
-
-
-def csv_rows(text: str, display: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with the line each starts on (a quoted cell may span several lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise JudgmentFileError(display, f"invalid CSV: {exc}", line=start) from exc
-        if any(cell.strip() for cell in row):
-            yield start, row
 
 
 def is_text(value: object) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
+from onpar.data.errors import InputFileError
 from onpar.records import Record
 
 Scale = Literal["pairwise7", "pairwise3", "single10"]
@@ -79,31 +80,11 @@ class Rating(Record):
         return "a" if self.score < middle else "b" if self.score > middle else "tie"
 
 
-class JudgmentFileError(ValueError):
-    """A judgment file cannot be used; the message says where (file:line, field) and why.
+class JudgmentFileError(InputFileError):
+    """A judgment file cannot be used (same message layout as prompt files).
 
-    Same layout as ``PromptFileError``: ``<file>[:<line>]: [field '<name>': ]<problem>``.
-    A sibling rather than a subclass, so code catching prompt errors does not catch these.
+    A sibling of ``PromptFileError``, so code catching prompt errors does not catch these.
     """
-
-    def __init__(
-        self, path: str, problem: str, *, line: int | None = None, field: str | None = None
-    ) -> None:
-        self.path = path
-        self.problem = problem
-        self.line = line
-        self.field = field
-        where = path if line is None else f"{path}:{line}"
-        what = problem if field is None else f"field {field!r}: {problem}"
-        super().__init__(f"{where}: {what}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Picklable despite keyword-only arguments (errors may cross process boundaries)."""
-        return (_rebuild, (self.path, self.problem, self.line, self.field))
-
-
-def _rebuild(path: str, problem: str, line: int | None, field: str | None) -> JudgmentFileError:
-    return JudgmentFileError(path, problem, line=line, field=field)
 
 
 @dataclass(frozen=True)

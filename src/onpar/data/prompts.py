@@ -14,7 +14,8 @@ from pathlib import Path
 from onpar.config.schema import PromptSetConfig
 from onpar.data.csvfile import NumberedItem, load_csv
 from onpar.data.errors import PromptFileError
-from onpar.data.formats import JSON_PARSERS, Record, RecordParser, Where, detect_json_format
+from onpar.data.formats import JSON_PARSERS, RecordParser, Where, detect_json_format
+from onpar.data.textfiles import json_objects, read_text
 from onpar.records import PromptItem
 
 FORMATS = ("onpar", "mt_bench", "messages", "csv")
@@ -132,50 +133,13 @@ def _load_numbered(spec: PromptSetConfig, base_dir: Path | None) -> list[Numbere
 
 
 def _read_text(path: Path, display: str) -> str:
-    """UTF-8 text (a leading BOM is dropped); a bad byte is reported with its line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PromptFileError(display, f"file not found (looked for {path.absolute()})") from None
-    except IsADirectoryError:
-        raise PromptFileError(display, "is a directory, expected a prompt file") from None
-    except OSError as exc:
-        raise PromptFileError(display, f"cannot read file: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise PromptFileError(
-            display,
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-            line=line,
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-def _json_lines(text: str, display: str) -> Iterable[tuple[int, Record]]:
-    """Non-blank lines as JSON objects. Split on '\\n' only: JSON strings may hold U+2028."""
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise PromptFileError(
-                display, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number
-            ) from None
-        if not isinstance(record, dict):
-            kind = type(record).__name__.replace("dict", "object").replace("list", "array")
-            raise PromptFileError(
-                display, f"expected a JSON object per line, got a JSON {kind}", line=number
-            )
-        yield number, record
+    return read_text(path, display, PromptFileError, "prompt")
 
 
 def _load_jsonl(text: str, display: str, parser: RecordParser) -> list[NumberedItem]:
     items = [
         (line, parser(record, Where(display, line), display))
-        for line, record in _json_lines(text, display)
+        for line, record in json_objects(text, display, PromptFileError)
     ]
     if not items:
         raise PromptFileError(
@@ -188,7 +152,7 @@ def _detect_format(path: Path, text: str, display: str) -> str:
     """CSV/TSV by extension; JSONL layouts by the keys of the first record."""
     if path.suffix.lower() in _DELIMITERS:
         return "csv"
-    for line, record in _json_lines(text, display):
+    for line, record in json_objects(text, display, PromptFileError):
         fmt = detect_json_format(record)
         if fmt is None:
             keys = ", ".join(sorted(record)) or "none"
