@@ -106,6 +106,9 @@ def stats(
         str, typer.Option("--format", help="onpar | alpaca_eval | mt_bench")
     ] = "onpar",
     as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML report here.")
+    ] = None,
     judge: Annotated[
         str | None, typer.Option(help="Rater to compare with the majority of the others.")
     ] = None,
@@ -142,6 +145,12 @@ def stats(
         typer.echo(analysis.model_dump_json(indent=2))
     else:
         print_analysis(analysis)
+    if report is not None:
+        from onpar.report.ratings_html import write_ratings_report
+
+        write_ratings_report(analysis, str(path), report)
+        if not as_json:
+            typer.echo(f"report: {report}")
 
 
 @prompt_app.command("show")

@@ -142,3 +142,14 @@ def test_one_raters_contradicting_orders_are_a_tie(tmp_path: Path) -> None:
     units = rater_outcomes(load_judgments(write_jsonl(tmp_path / "r.jsonl", rows), "onpar"))
     assert units[("a", "b", "q", 0)] == {"r": 0.0}
     assert units[("a", "b", "s", 0)] == {"r": 2.5}
+
+
+def test_cli_writes_an_html_report(tmp_path: Path) -> None:
+    ratings = write_jsonl(tmp_path / "r.jsonl", three_raters(12))
+    out = tmp_path / "stats.html"
+    result = runner.invoke(
+        app, ["stats", str(ratings), "--judge", "judge", "--bootstrap", "200", "--report", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "gwet_ac2" in html and "<svg" in html and "http" not in html.split("</head>")[1]

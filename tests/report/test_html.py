@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections import Counter
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ from onpar.report import render_report, write_report
 STRUCTURAL_TAGS = (
     "html head body main header nav section details summary table thead tbody tr td th "
     "div pre svg script style"
+)
+STYLESHEET = (
+    resources.files("onpar.report").joinpath("templates/report.css").read_text("utf-8").strip()
 )
 JUDGE, X, REF, OTHER = "smol-judge", "my-7b", "reference", "other-13b"
 SCRIPT_PAYLOAD = "Sure: <script>alert(1)</script>"
@@ -306,6 +310,13 @@ def test_untrusted_text_is_escaped(html: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert str(escape(IMG_PAYLOAD)) in html
     assert "<script>alert" not in html and "<img" not in html and "<b>judge</b>" not in html
+
+
+def test_stylesheet_is_inline(html: str) -> None:
+    assert ".badge.on-par" in STYLESHEET and "{%" not in STYLESHEET
+    assert f"<style>\n{STYLESHEET}\n</style>" in html
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp and "style-src 'unsafe-inline'" in csp.group(1)
 
 
 def test_csp_pins_the_only_script(html: str) -> None:

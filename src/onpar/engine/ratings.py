@@ -67,6 +67,8 @@ class RatingsAnalysis(Record):
     n_ratings: int
     n_failed: int = Field(description="Ratings the source marks as failed (kept out).")
     rater_rule: RaterRule
+    confidence: float = Field(description="Level of every interval.")
+    bootstrap_samples: int
     comparisons: tuple[ComparisonSummary, ...]
     leaderboard: Leaderboard | None
     reliability: tuple[ReliabilityReport, ...] = Field(
@@ -162,6 +164,8 @@ def analyse_ratings(
         n_ratings=len(ratings),
         n_failed=sum(not r.ok for r in ratings),
         rater_rule=rule,
+        confidence=confidence,
+        bootstrap_samples=n_boot,
         comparisons=tuple(with_holm(summaries)),
         leaderboard=leaderboard("raters", all_verdicts, confidence, n_boot, seed),
         reliability=tuple(_reliability(units, ratings, judge, confidence, n_boot, seed)),

@@ -129,7 +129,7 @@ def render_report(
     """Return the whole report as one HTML document string."""
     script = resources.files("onpar.report").joinpath("templates/filter.js").read_text("utf-8")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
-    template = _environment().get_template("report.html.j2")
+    template = report_environment().get_template("report.html.j2")
     has_rows = bool(results.comparisons)
     return template.render(
         results=results,
@@ -167,8 +167,13 @@ def write_report(
     atomic_write_text(Path(path), html)
 
 
-def _environment() -> Environment:
-    """Jinja environment with autoescape forced on: every model string is untrusted."""
+def report_environment() -> Environment:
+    """Jinja environment with autoescape forced on: every model string is untrusted.
+
+    Loads the package's templates (both pages, their shared ``report.css`` and
+    ``_macros.html.j2``) and has the run report's number filters. A fresh one per call, so a
+    caller may add its own filters (the `onpar stats` page does).
+    """
     env = Environment(
         loader=PackageLoader("onpar.report", "templates"),
         autoescape=True,
