@@ -41,7 +41,7 @@ class HFChatModel:
             raise ValueError(
                 f"{spec.model} has no chat template; set chat_format: llama2 (or another format)"
             )
-        self._pad_id = _pad_token_id(self.tokenizer)
+        self.pad_id = _pad_token_id(self.tokenizer)
         self._prefix_memo: tuple[tuple[int, ...], Any] | None = None
 
     @property
@@ -102,7 +102,7 @@ class HFChatModel:
                 attention_mask=attention,
                 **_sampling_kwargs(params),
                 max_new_tokens=params.max_new_tokens,
-                pad_token_id=self._pad_id,
+                pad_token_id=self.pad_id,
                 eos_token_id=self.tokenizer.eos_token_id,
             )
         new_tokens = output[:, input_ids.shape[1] :].tolist()
@@ -113,7 +113,7 @@ class HFChatModel:
         finish = "length"
         if eos in tokens:
             tokens, finish = tokens[: tokens.index(eos)], "stop"
-        tokens = [t for t in tokens if t != self._pad_id or t == eos]
+        tokens = [t for t in tokens if t != self.pad_id or t == eos]
         text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         usage = Usage(prompt_tokens=prompt_length, completion_tokens=len(tokens))
         return ChatResult(text=text, finish_reason=finish, usage=usage)
@@ -146,10 +146,10 @@ class HFChatModel:
         """
         import torch
 
-        shared = _common_prefix_length(prompts)
+        shared = common_prefix_length(prompts)
         lengths = torch.tensor([len(p) - shared for p in prompts])
         width = int(lengths.max())
-        suffixes = [p[shared:] + [self._pad_id] * (width - len(p) + shared) for p in prompts]
+        suffixes = [p[shared:] + [self.pad_id] * (width - len(p) + shared) for p in prompts]
         device = self.model.device
         ids = torch.tensor(suffixes, device=device)
         mask = torch.cat(
@@ -160,16 +160,16 @@ class HFChatModel:
             dim=1,
         ).to(device)
         with torch.inference_mode():
-            cache = self._prefix_cache(tuple(prompts[0][:shared]), len(prompts))
+            cache = self.prefix_cache(tuple(prompts[0][:shared]), len(prompts))
             decoder = self.model.get_decoder()
             hidden = decoder(
-                input_ids=ids, attention_mask=mask, use_cache=True, **_cache_kwarg(decoder, cache)
+                input_ids=ids, attention_mask=mask, use_cache=True, **cache_kwarg(decoder, cache)
             ).last_hidden_state
             last = hidden[torch.arange(len(prompts)), lengths - 1]
             logits = self.model.get_output_embeddings()(last)
         return torch.log_softmax(logits.float(), dim=-1)[:, token_ids].tolist()
 
-    def _prefix_cache(self, prefix: tuple[int, ...], batch: int) -> Any:
+    def prefix_cache(self, prefix: tuple[int, ...], batch: int) -> Any:
         """KV cache of `prefix` repeated `batch` times; the last prefix's cache is memoised."""
         import copy
 
@@ -180,7 +180,7 @@ class HFChatModel:
             if prefix:
                 ids = self._tensor([list(prefix)])
                 decoder = self.model.get_decoder()
-                decoder(input_ids=ids, use_cache=True, **_cache_kwarg(decoder, cache))
+                decoder(input_ids=ids, use_cache=True, **cache_kwarg(decoder, cache))
             self._prefix_memo = (prefix, cache)
         cache = copy.deepcopy(self._prefix_memo[1])
         if prefix:
@@ -217,7 +217,7 @@ class HFChatModel:
         import torch
 
         width = max(len(s) for s in sequences)
-        ids = [[self._pad_id] * (width - len(s)) + s for s in sequences]
+        ids = [[self.pad_id] * (width - len(s)) + s for s in sequences]
         mask = [[0] * (width - len(s)) + [1] * len(s) for s in sequences]
         device = self.model.device
         return torch.tensor(ids, device=device), torch.tensor(mask, device=device)
@@ -240,7 +240,7 @@ class HFChatModel:
         self.model = None
 
 
-def _cache_kwarg(module: Any, cache: Any) -> dict[str, Any]:
+def cache_kwarg(module: Any, cache: Any) -> dict[str, Any]:
     """transformers ≥ 5.2x names the KV-cache argument `cache`; older releases `past_key_values`."""
     import inspect
 
@@ -248,7 +248,7 @@ def _cache_kwarg(module: Any, cache: Any) -> dict[str, Any]:
     return {name: cache}
 
 
-def _common_prefix_length(sequences: list[list[int]]) -> int:
+def common_prefix_length(sequences: list[list[int]]) -> int:
     """Tokens shared by all sequences at the start, leaving each at least one of its own."""
     limit = min(len(s) for s in sequences) - 1
     length = 0
