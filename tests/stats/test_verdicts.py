@@ -92,9 +92,20 @@ def test_leaderboard_orders_models_and_gives_win_probabilities() -> None:
 
 def test_small_samples_cannot_be_declared_on_par_or_different() -> None:
     all_ties = difference_test(verdicts(["tie"] * 3), 0.95, 0.05, 500, 0)
-    assert all_ties is not None and all_ties.net_preference.low == all_ties.net_preference.high == 0
-    assert all_ties.verdict == "inconclusive"  # the bootstrap interval collapsed to a point
+    assert all_ties is not None and all_ties.verdict == "inconclusive"
+    low, high = all_ties.net_preference.low, all_ties.net_preference.high
+    assert low is not None and high is not None and low < -0.4 and high > 0.4  # not [0, 0]
     five_wins = difference_test(verdicts(["win"] * 5), 0.95, 0.05, 500, 0)
     assert five_wins is not None and five_wins.sign_test_p == pytest.approx(0.0625)
     assert five_wins.verdict == "inconclusive"
     assert difference_test(verdicts(["win"] * 8), 0.95, 0.05, 500, 0).verdict == "different"  # type: ignore[union-attr]
+
+
+def test_a_judge_that_always_says_tie_does_not_make_a_pair_on_par_cheaply() -> None:
+    """Bootstrap alone gives [0, 0] for 50 ties of 50; the Newcombe bound keeps it honest."""
+    fifty = difference_test(verdicts(["tie"] * 50), 0.95, 0.05, 1000, 0)
+    assert fifty is not None and fifty.verdict == "inconclusive"
+    z = 1.6448536269514722  # 90% two-sided: Wilson upper bound of 0/50 is z²/(n + z²)
+    assert fifty.equivalence_interval.high == pytest.approx(z**2 / (50 + z**2))
+    many = difference_test(verdicts(["tie"] * 200), 0.95, 0.05, 1000, 0)
+    assert many is not None and many.verdict == "on par"  # 200 ties: win rate < 1.4% (90%)

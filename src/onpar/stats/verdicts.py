@@ -6,6 +6,7 @@ results.json and the report show; formulas and references are in the functions t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,13 +14,14 @@ import numpy as np
 from onpar.records import (
     ComparisonSummary,
     DifferenceTest,
+    Estimate,
     Leaderboard,
     LengthBias,
     ModelRating,
     PairVerdict,
 )
 from onpar.stats.bradley_terry import bradley_terry, bradley_terry_bootstrap, win_probability_matrix
-from onpar.stats.intervals import estimate_from_replicates
+from onpar.stats.intervals import estimate_from_replicates, wilson_interval
 from onpar.stats.judge_bias import length_bias_slope, length_controlled_win_rate
 from onpar.stats.significance import (
     equivalence_confidence,
@@ -51,9 +53,13 @@ def difference_test(
         return None
     wins, losses = (codes > 0).astype(float), (codes < 0).astype(float)
     value, replicates = paired_difference_replicates(wins, losses, n_boot=n_boot, seed=seed)
-    interval = estimate_from_replicates(value, replicates, confidence)
-    tost = estimate_from_replicates(value, replicates, equivalence_confidence(confidence))
-    p_value = sign_test(int(wins.sum()), int(losses.sum()))
+    counts = (int(wins.sum()), int(losses.sum()), codes.size)
+    interval = _at_least_newcombe(
+        estimate_from_replicates(value, replicates, confidence), *counts, confidence
+    )
+    level = equivalence_confidence(confidence)
+    tost = _at_least_newcombe(estimate_from_replicates(value, replicates, level), *counts, level)
+    p_value = sign_test(counts[0], counts[1])
     verdict = equivalence_verdict(interval, margin, tost)
     if verdict == "on par" and codes.size < MIN_OUTCOMES_FOR_EQUIVALENCE:
         verdict = "inconclusive"
@@ -65,6 +71,29 @@ def difference_test(
         margin=margin,
         verdict=verdict,
         sign_test_p=p_value,
+    )
+
+
+def _at_least_newcombe(
+    interval: Estimate, wins: int, losses: int, n: int, confidence: float
+) -> Estimate:
+    """The bootstrap interval widened, where needed, to Newcombe's hybrid Wilson interval.
+
+    A percentile bootstrap collapses to a point when every outcome is the same (50 ties of
+    50 give [0, 0]), which would call any such pair "on par". Newcombe's (1998, method 10)
+    interval for a difference of proportions, d ± sqrt of the squared Wilson half-widths of
+    the win and loss rates, stays honest there; taking the hull of both keeps the bootstrap's
+    width where it is wider (it accounts for the win/loss covariance, Newcombe's does not).
+    """
+    win = wilson_interval(wins, n, confidence)
+    loss = wilson_interval(losses, n, confidence)
+    d = (wins - losses) / n
+    low = d - math.hypot(win.value - win.low, loss.high - loss.value)  # type: ignore[operator]
+    high = d + math.hypot(win.high - win.value, loss.value - loss.low)  # type: ignore[operator]
+    return Estimate(
+        value=interval.value,
+        low=low if interval.low is None else min(interval.low, low),
+        high=high if interval.high is None else max(interval.high, high),
     )
 
 
