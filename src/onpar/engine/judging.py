@@ -176,11 +176,14 @@ def _from_text(text: str | None, error: str | None) -> dict:
 
 
 def pair_verdicts(
-    ctx: RunContext, prompts: Sequence[PromptItem]
+    ctx: RunContext,
+    prompts: Sequence[PromptItem],
+    responses: Sequence[Response],
+    stored_judgments: Sequence[Judgment],
 ) -> dict[tuple[str, str, str], list[PairVerdict]]:
     """Every (judge, x, y) comparison's per-prompt verdicts, missing ones with their reason."""
-    answers = collect_answers([r for _, r in ctx.store.responses()])
-    judgments = {(j.judge, *_judgment_slot(j)): j for _, j in ctx.store.judgments()}
+    answers = collect_answers(responses)
+    judgments = {(j.judge, *_judgment_slot(j)): j for j in stored_judgments}
     out: dict[tuple[str, str, str], list[PairVerdict]] = {}
     for judge in ctx.config.judges:
         for x, y in ctx.config.comparison_pairs():

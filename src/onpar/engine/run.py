@@ -121,8 +121,9 @@ def _load_models(config: RunConfig, pool: ModelPool) -> dict[str, dict[str, obje
 def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict) -> RunOutputs:
     """Statistics, results.json, manifest.json and report.html from what the store holds."""
     config, out = ctx.config, ctx.config.output_dir
-    verdicts_by_comparison = pair_verdicts(ctx, prompts)
     responses = [r for _, r in ctx.store.responses()]
+    judgments = [j for _, j in ctx.store.judgments()]
+    verdicts_by_comparison = pair_verdicts(ctx, prompts, responses, judgments)
     results = RunResults(
         run_name=config.name,
         confidence=config.stats.confidence,
@@ -142,7 +143,7 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         results,
         prompts,
         responses,
-        [j for _, j in ctx.store.judgments()],
+        judgments,
         [v for vs in verdicts_by_comparison.values() for v in vs],
         manifest,
         notes=_notes(config),

@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from onpar.store.run_store import transaction
+
 
 def request_key(*parts: Any) -> str:
     """A stable SHA-256 over JSON-serialisable parts (pydantic models are dumped first)."""
@@ -63,16 +65,11 @@ class OutputCache:
     def put_many(self, items: dict[str, Any]) -> None:
         if not items:
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             self._db.executemany(
                 "INSERT OR REPLACE INTO outputs (key, value) VALUES (?, ?)",
                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()],
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
