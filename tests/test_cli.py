@@ -20,7 +20,7 @@ def test_help_lists_every_command_with_a_line_of_help() -> None:
     assert result.exit_code == 0
     for command in ("run", "validate", "report", "prompt"):
         assert command in result.output
-    assert "Generate, judge and report" in result.output
+    assert "Generate, judge, run benchmarks and report" in result.output
 
 
 def test_version() -> None:

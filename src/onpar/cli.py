@@ -59,32 +59,99 @@ def run(
     config_path: ConfigArg,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Generate, judge and report a comparison (resumes where a previous run stopped)."""
-    from onpar.data import PromptFileError
+    """Generate, judge, run benchmarks and report (resumes where a previous run stopped)."""
+    from onpar.data.errors import InputFileError
     from onpar.engine import RunSetupError, execute_run
 
     config = _load(config_path)
     try:
         outputs = execute_run(config, config_path, show_progress=progress)
-    except (PromptFileError, RunSetupError) as exc:
+    except (InputFileError, RunSetupError) as exc:
         _fail(str(exc))
     typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
 
 
 @app.command()
+def bench(
+    config_path: ConfigArg,
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--task", "-t", help="Run only this benchmark (repeatable)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run only the config's `benchmarks:` (MMLU, GSM8K, HumanEval …) and report them."""
+    from onpar.data.errors import InputFileError
+    from onpar.engine import RunSetupError, execute_run
+
+    config = _load(config_path)
+    if not config.benchmarks:
+        _fail(f"{config_path}: no `benchmarks:` section; see docs/config.md")
+    try:
+        outputs = execute_run(
+            config, config_path, show_progress=progress, benchmarks_only=True, tasks=task
+        )
+    except (InputFileError, RunSetupError) as exc:
+        _fail(str(exc))
+    _print_bench_table(outputs.results_json)
+    typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
+
+
+def _print_bench_table(results_path: Path) -> None:
+    """The headline benchmark numbers in the terminal, as the report shows them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onpar.records import RunResults
+
+    results = RunResults.model_validate_json(results_path.read_text(encoding="utf-8"))
+    table = Table(title="benchmarks")
+    for column in ("task", "contestant", "metric", "score", "95% CI", "n", "notes"):
+        table.add_column(column)
+    for score in results.benchmarks:
+        est = score.estimate
+        ci = "" if est.low is None or est.high is None else f"{est.low:.3f}–{est.high:.3f}"
+        flags = [
+            f"{value} {label}"
+            for value, label in (
+                (score.n_failed, "failed"),
+                (score.n_unparseable, "unparseable"),
+                (score.n_length_truncated, "hit max tokens"),
+                (score.n_context_truncated, "prompt truncated"),
+            )
+            if value
+        ]
+        table.add_row(
+            score.task,
+            score.contestant,
+            score.metric,
+            "—" if est.value is None else f"{est.value:.3f}",
+            ci,
+            f"{score.n_scored}/{score.n_items}",
+            ", ".join(flags),
+        )
+    Console(stderr=False).print(table)
+
+
+@app.command()
 def validate(config_path: ConfigArg) -> None:
-    """Check a config and its prompt files without running anything."""
-    from onpar.data import PromptFileError, load_prompt_sets
+    """Check a config, its prompt files and benchmark data without running anything."""
+    from onpar.bench.loading import load_benchmarks
+    from onpar.data import load_prompt_sets
+    from onpar.data.errors import InputFileError
 
     config = _load(config_path)
     try:
         prompts = load_prompt_sets(config.prompts, base_dir=config_path.parent)
-    except PromptFileError as exc:
+        tasks = load_benchmarks(config.benchmarks, config_path.parent)
+    except InputFileError as exc:
         _fail(str(exc))
     multi = sum(p.is_multi_turn for p in prompts)
+    bench = "".join(f", {t.name} ({len(t.items)} items)" for t in tasks)
     typer.echo(
         f"{config_path}: OK — {len(config.contestants)} contestants, {len(config.judges)} judges, "
         f"{len(prompts)} prompts ({multi} multi-turn), {len(config.comparison_pairs())} comparisons"
+        f"{bench}"
     )
 
 

@@ -286,6 +286,96 @@ class Leaderboard(Record):
     )
 
 
+BenchMode = Literal["loglikelihood", "letter", "generation", "chat", "code", "chat_code"]
+
+
+class BenchOutcome(Record):
+    """One contestant's result on one benchmark item (one sample of it, for maj@k / pass@k).
+
+    Everything needed to recompute a score is here, so statistics never call a model: the
+    per-choice log-likelihoods of multiple choice, or the generated text and what was read
+    from it. ``correct`` is None when the item could not be scored (``error``).
+    """
+
+    task: str
+    contestant: str
+    item_id: str
+    group: str = Field(default="", description="Subject or category, e.g. an MMLU subject.")
+    sample_index: int = Field(default=0, ge=0)
+    mode: BenchMode
+    prediction: str | None = Field(
+        default=None, description="Chosen option index, extracted answer, or None if unreadable."
+    )
+    correct: bool | None = None
+    scores: tuple[float, ...] | None = Field(
+        default=None, description="Log-likelihood of each choice (multiple choice by log-probs)."
+    )
+    choice_lengths: tuple[int, ...] | None = Field(
+        default=None, description="Characters in each choice, for acc_norm."
+    )
+    raw: str | None = Field(default=None, description="Generated text, where there is one.")
+    finish_reason: str | None = None
+    context_truncated: bool = Field(
+        default=False, description="The prompt was cut from the left to fit the context window."
+    )
+    error: str | None = None
+    detail: str | None = Field(default=None, description="E.g. why generated code failed.")
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-item metric values, e.g. {'acc': 1.0, 'acc_norm': 0.0}.",
+    )
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.correct is not None
+
+
+class BenchGroupScore(Record):
+    """Accuracy over one group of items (an MMLU subject or category)."""
+
+    group: str
+    n: int
+    estimate: Estimate
+
+
+class BenchScore(Record):
+    """One metric of one contestant on one benchmark, with its interval and what went wrong."""
+
+    task: str
+    contestant: str
+    metric: str = Field(description="acc, acc_norm, exact_match, maj@k, pass@k …")
+    mode: BenchMode
+    estimate: Estimate
+    n_items: int = Field(description="Items in the task.")
+    n_scored: int = Field(description="Items with a score (the denominator).")
+    n_failed: int = Field(default=0, description="Items the model call failed for (not scored).")
+    n_unparseable: int = Field(
+        default=0, description="Answers with no readable answer, scored as wrong."
+    )
+    n_length_truncated: int = Field(
+        default=0, description="Answers cut by max_new_tokens (scored as given)."
+    )
+    n_context_truncated: int = Field(
+        default=0, description="Prompts cut from the left to fit the model's context window."
+    )
+    by_group: tuple[BenchGroupScore, ...] = ()
+    by_category: tuple[BenchGroupScore, ...] = ()
+    macro: float | None = Field(default=None, description="Mean of per-group accuracies.")
+
+
+class BenchComparison(Record):
+    """Paired difference of two contestants on the items both were scored on."""
+
+    task: str
+    metric: str
+    model_x: str
+    model_y: str
+    n_paired: int
+    difference: Estimate = Field(description="Score of model_x minus model_y, paired bootstrap.")
+    p_value: float | None = Field(description="McNemar exact test (binary) or sign-flip test.")
+    p_holm: float | None = None
+
+
 class RunResults(Record):
     """The machine-readable result of a run: written as results.json and read by the report."""
 
@@ -296,3 +386,5 @@ class RunResults(Record):
     combine_rule: str
     comparisons: tuple[ComparisonSummary, ...]
     leaderboards: tuple[Leaderboard, ...] = ()
+    benchmarks: tuple[BenchScore, ...] = ()
+    benchmark_comparisons: tuple[BenchComparison, ...] = ()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from onpar.bench.gsm8k import extract_final_number, load_gsm8k, read_gsm8k
 from onpar.bench.mmlu import SUBJECT_CATEGORIES, load_mmlu, load_mmlu_subject, mmlu_subjects
+from tests.conftest import SHARED_DATA
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 MMLU = DATA / "mmlu"
 GSM8K = DATA / "gsm8k"
 

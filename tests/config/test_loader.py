@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from onpar.config import ConfigError, load_config
 from onpar.models.chat_formats import LLAMA2_DEFAULT_SYSTEM_PROMPT
@@ -50,6 +52,60 @@ def test_demo_config_is_valid_and_uses_llama2_system_prompt() -> None:
     assert config.contestants[0].system_prompt is None
     assert config.contestants[1].system_prompt == LLAMA2_DEFAULT_SYSTEM_PROMPT
     assert config.judges[0].verdict == "logprobs"
+
+
+def test_bench_example_config_is_valid() -> None:
+    config = load_config(REPO / "examples" / "bench.yaml")
+    assert [b.task_name for b in config.benchmarks] == ["mmlu", "gsm8k", "humaneval"]
+    assert config.prompts == [] and config.comparison_pairs() == []
+
+
+@pytest.mark.parametrize(
+    ("benchmarks", "message"),
+    [
+        ([{"task": "mmlu"}], "benchmarks.0.mmlu.path"),
+        ([{"task": "gsm8k", "path": "g", "samples": 0}], "benchmarks.0.gsm8k.samples"),
+        ([{"task": "humaneval", "pass_at": [10]}], "pass_at [10] needs"),
+        ([{"task": "mmlu", "path": "m"}, {"task": "mmlu", "path": "n"}], "repeated: mmlu"),
+        ([{"task": "mmlu", "path": "m", "contestants": ["zz"]}], "unknown contestant 'zz'"),
+        ([{"task": "trivia", "path": "m"}], "benchmarks.0"),
+    ],
+)
+def test_bad_benchmark_entries(
+    tmp_path: Path, benchmarks: list[dict[str, object]], message: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "b",
+                "output_dir": "out",
+                "contestants": [{"name": "a", "model": {"provider": "hf", "model": "m"}}],
+                "benchmarks": benchmarks,
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_a_config_needs_prompts_or_benchmarks(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    one = [{"name": "a", "model": {"provider": "hf", "model": "m"}}]
+    path.write_text(
+        yaml.safe_dump({"name": "b", "output_dir": "o", "contestants": one}), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="nothing to run"):
+        load_config(path)
+    path.write_text(
+        yaml.safe_dump(
+            {"name": "b", "output_dir": "o", "contestants": one, "prompts": [{"path": "p"}]}
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="at least 2 contestants"):
+        load_config(path)
 
 
 @pytest.mark.parametrize(

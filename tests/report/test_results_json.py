@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from onpar.records import (
+    BenchComparison,
+    BenchGroupScore,
+    BenchScore,
     ComparisonSummary,
     DifferenceTest,
     Estimate,
@@ -89,6 +92,8 @@ def _results() -> RunResults:
         combine_rule="agree",
         comparisons=(summary, empty),
         leaderboards=(_leaderboard(),),
+        benchmarks=(_bench_score(),),
+        benchmark_comparisons=(_bench_comparison(),),
     )
 
 
@@ -121,6 +126,41 @@ def _leaderboard() -> Leaderboard:
             ModelRating(model="reference", rating=Estimate(value=900.0, low=700.0, high=1000.0)),
         ),
         win_probability={"my-7b": {"reference": 0.76}, "reference": {"my-7b": 0.24}},
+    )
+
+
+def _bench_score() -> BenchScore:
+    return BenchScore(
+        task="mmlu",
+        contestant="my-7b",
+        metric="acc",
+        mode="loglikelihood",
+        estimate=_est(0.5),
+        n_items=4,
+        n_scored=4,
+        n_failed=0,
+        n_unparseable=0,
+        n_length_truncated=0,
+        n_context_truncated=0,
+        by_group=(
+            BenchGroupScore(group="anatomy", n=2, estimate=_est(0.5)),
+            BenchGroupScore(group="virology", n=2, estimate=_est(0.5)),
+        ),
+        by_category=(BenchGroupScore(group="stem", n=2, estimate=_est(0.5)),),
+        macro=0.5,
+    )
+
+
+def _bench_comparison() -> BenchComparison:
+    return BenchComparison(
+        task="mmlu",
+        metric="acc",
+        model_x="my-7b",
+        model_y="reference",
+        n_paired=4,
+        difference=Estimate(value=0.25, low=-0.25, high=0.75),
+        p_value=0.5,
+        p_holm=0.5,
     )
 
 
@@ -215,6 +255,7 @@ def test_every_key_is_documented() -> None:
     keys = _schema_keys(data)
     assert {"win_share", "win_rate_tie_half", "first_position_win_rate", "low"} <= keys
     assert {"sign_test_p_holm", "length_controlled_win_rate", "win_probability"} <= keys
+    assert {"n_unparseable", "macro", "p_holm", "n_paired", "group"} <= keys
     assert not {"my-7b", "reference", "coding", "missing answer"} & keys  # data, not schema
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOCS.read_text(encoding="utf-8"), re.M))
     assert keys - documented == set(), "undocumented keys in results.json"

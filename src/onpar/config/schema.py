@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from onpar.config.benchmarks import BenchmarkSpec
 from onpar.records import GenerationParams
 
 
@@ -158,8 +159,10 @@ class RunConfig(Spec):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
     output_dir: Path
-    contestants: list[ContestantConfig] = Field(min_length=2)
-    prompts: list[PromptSetConfig] = Field(min_length=1)
+    contestants: list[ContestantConfig] = Field(min_length=1)
+    prompts: list[PromptSetConfig] = Field(
+        default_factory=list, description="Side-by-side prompt sets; may be empty with benchmarks."
+    )
     comparisons: list[tuple[str, str]] | None = Field(
         default=None,
         description="Pairs (x, y) to compare; default: the first contestant against each other.",
@@ -167,6 +170,9 @@ class RunConfig(Spec):
     judges: list[JudgeConfig] = Field(default_factory=list)
     stats: StatsConfig = StatsConfig()
     cache: CacheConfig = CacheConfig()
+    benchmarks: list[BenchmarkSpec] = Field(
+        default_factory=list, description="Academic benchmarks every contestant takes."
+    )
 
     @model_validator(mode="after")
     def _names_and_pairs_are_consistent(self) -> RunConfig:
@@ -174,6 +180,11 @@ class RunConfig(Spec):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"contestant names must be unique; repeated: {', '.join(dupes)}")
+        if not self.prompts and not self.benchmarks:
+            raise ValueError("nothing to run: give `prompts` (side by side) or `benchmarks`")
+        if self.prompts and len(names) < 2:
+            raise ValueError("side-by-side `prompts` need at least 2 contestants")
+        _check_benchmarks(self.benchmarks, names)
         judge_names = [j.name for j in self.judges]
         if len(set(judge_names)) != len(judge_names):
             raise ValueError("judge names must be unique")
@@ -188,6 +199,8 @@ class RunConfig(Spec):
         return self
 
     def comparison_pairs(self) -> list[tuple[str, str]]:
+        if not self.prompts:
+            return []
         if self.comparisons is not None:
             return list(self.comparisons)
         first, *others = [c.name for c in self.contestants]
@@ -198,3 +211,19 @@ class RunConfig(Spec):
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+def _check_benchmarks(benchmarks: list[BenchmarkSpec], contestants: list[str]) -> None:
+    tasks = [b.task_name for b in benchmarks]
+    dupes = sorted({t for t in tasks if tasks.count(t) > 1})
+    if dupes:
+        raise ValueError(
+            f"benchmark names must be unique; repeated: {', '.join(dupes)} (set `name`)"
+        )
+    for bench in benchmarks:
+        for name in bench.contestants or []:
+            if name not in contestants:
+                raise ValueError(
+                    f"benchmark {bench.task_name!r} names unknown contestant {name!r}; "
+                    f"known: {', '.join(contestants)}"
+                )

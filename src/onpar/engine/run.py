@@ -10,8 +10,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from onpar.config.schema import ContestantConfig, JudgeConfig, RunConfig
+from onpar.bench.loading import load_benchmarks
+from onpar.config.benchmarks import BenchmarkSpec
+from onpar.config.schema import ContestantConfig, JudgeConfig, ResponsesFileSpec, RunConfig
 from onpar.data import load_prompt_sets
+from onpar.engine.benchmarks import participants, run_benchmarks, summarize_benchmarks
 from onpar.engine.context import RunContext, make_progress
 from onpar.engine.generation import generate_responses
 from onpar.engine.judging import judge_pairs, pair_verdicts
@@ -63,15 +66,22 @@ def execute_run(
     *,
     console: Console | None = None,
     show_progress: bool = True,
+    benchmarks_only: bool = False,
+    tasks: Sequence[str] | None = None,
 ) -> RunOutputs:
-    """Run (or resume) the comparison described by `config`; returns the written files."""
+    """Run (or resume) the comparison described by `config`; returns the written files.
+
+    ``benchmarks_only`` skips the side-by-side stages (`onpar bench`); ``tasks`` limits the
+    benchmarks run to those names. Results already in the store are reported either way.
+    """
     console = console or Console(stderr=True)
     base_dir = config_path.parent
     # Everything that can fail on bad input happens before the first file is written.
     prompts = load_prompt_sets(config.prompts, base_dir=base_dir)
+    bench_tasks = load_benchmarks(_chosen_benchmarks(config, tasks), base_dir)
     pool = ModelPool(base_dir=base_dir)
     try:
-        identities = _load_models(config, pool)
+        identities = _load_models(config, pool, with_judges=not benchmarks_only)
     except BaseException:
         pool.close()
         raise
@@ -87,13 +97,28 @@ def execute_run(
         store.set_meta("manifest", manifest)
         store.set_meta("prompts", [p.model_dump(mode="json") for p in prompts])
         with progress:
-            generate_responses(ctx, prompts)
-            judge_pairs(ctx, prompts)
+            if prompts and not benchmarks_only:
+                generate_responses(ctx, prompts)
+                judge_pairs(ctx, prompts)
+            run_benchmarks(ctx, bench_tasks)
         return write_outputs(ctx, prompts, manifest)
     finally:
         pool.close()
         cache.close()
         store.close()
+
+
+def _chosen_benchmarks(config: RunConfig, tasks: Sequence[str] | None) -> list[BenchmarkSpec]:
+    if tasks is None:
+        return list(config.benchmarks)
+    known = [b.task_name for b in config.benchmarks]
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        raise RunSetupError(
+            f"no benchmark named {', '.join(unknown)} in the config; known: "
+            f"{', '.join(known) or 'none'}"
+        )
+    return [b for b in config.benchmarks if b.task_name in tasks]
 
 
 def _open_cache(config: RunConfig) -> OutputCache:
@@ -102,12 +127,15 @@ def _open_cache(config: RunConfig) -> OutputCache:
     return OutputCache(config.cache.path or default_cache_path())
 
 
-def _load_models(config: RunConfig, pool: ModelPool) -> dict[str, dict[str, object]]:
+def _load_models(
+    config: RunConfig, pool: ModelPool, *, with_judges: bool = True
+) -> dict[str, dict[str, object]]:
     """Build every contestant's and judge's backend; returns their identities for the manifest.
 
     A missing API key, package or answers file becomes a RunSetupError naming the member.
     """
-    members: Sequence[ContestantConfig | JudgeConfig] = [*config.contestants, *config.judges]
+    judges = config.judges if with_judges else []
+    members: Sequence[ContestantConfig | JudgeConfig] = [*config.contestants, *judges]
     identities: dict[str, dict[str, object]] = {}
     for member in members:
         try:
@@ -124,6 +152,11 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
     responses = [r for _, r in ctx.store.responses()]
     judgments = [j for _, j in ctx.store.judgments()]
     verdicts_by_comparison = pair_verdicts(ctx, prompts, responses, judgments)
+    bench_scores, bench_comparisons = summarize_benchmarks(
+        config,
+        [o for _, o in ctx.store.bench_outcomes()],
+        ctx.store.get_meta("bench_tasks") or {},
+    )
     results = RunResults(
         run_name=config.name,
         confidence=config.stats.confidence,
@@ -133,6 +166,8 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
             _summaries(config, verdicts_by_comparison, final_lengths(responses, prompts))
         ),
         leaderboards=tuple(_leaderboards(config, verdicts_by_comparison)),
+        benchmarks=tuple(bench_scores),
+        benchmark_comparisons=tuple(bench_comparisons),
     )
     outputs = RunOutputs(
         out, out / "run.sqlite", out / "results.json", out / "report.html", out / "manifest.json"
@@ -148,6 +183,7 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         manifest,
         notes=_notes(config),
         path=outputs.report_html,
+        bench_kinds={spec.task_name: spec.task for spec in config.benchmarks},
     )
     return outputs
 
@@ -214,8 +250,15 @@ def _notes(config: RunConfig) -> list[str]:
     notes = []
     if any(j.model.provider == "hf" and "smollm2-135m" in j.model.model for j in config.judges):
         notes.append(WEAK_JUDGE_NOTE)
-    if not config.judges:
+    if config.prompts and not config.judges:
         notes.append("No judges are configured: answers were generated but not compared.")
+    for spec in config.benchmarks:
+        for contestant in participants(config, spec):
+            if isinstance(contestant.model, ResponsesFileSpec):
+                notes.append(
+                    f"{contestant.name} did not take the benchmark {spec.task_name}: its answers "
+                    "are read from a file, so it cannot be asked new questions."
+                )
     return notes
 
 

@@ -2,38 +2,67 @@
 
 The quantity matches lm-evaluation-harness's `loglikelihood`: the summed log-prob of the
 continuation's tokens after the context, and whether greedy decoding would produce them.
-The cost differs: a few-shot benchmark repeats one long prefix in every request, so rows are
-grouped, the prefix shared by a batch is encoded once into a KV cache (kept for the next
-batch), and only the positions that predict continuation tokens reach the LM head.
+The cost differs, because a few-shot benchmark is mostly repetition:
+
+* Each distinct model input (context + continuation minus its last token) runs once, and an
+  input that is the start of a longer one is read from the longer one. MMLU's four choices
+  " A" … " D" are single tokens after one context, so one input scores all four.
+* Sorted inputs are split into groups that share a long prefix (a subject's description and
+  few-shot block). The prefix is encoded once into a KV cache (the last one is kept for the
+  next call); each row then runs only its own suffix, with the prefix's keys and values
+  broadcast across the batch rather than copied per row.
+* Only positions that predict continuation tokens reach the LM head, a chunk at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-from onpar.models.hf_local import HFChatModel, cache_kwarg, common_prefix_length
+from onpar.models.hf_local import HFChatModel, cache_kwarg
 
 Pair = tuple[tuple[int, ...], tuple[int, ...]]
+Score = tuple[float, bool]
+
+# A group costs two extra forward calls (its prefix, then its own batches); on 2 CPU cores
+# that fixed cost is worth about this many tokens, so shorter shared prefixes are not split off.
+GROUP_OVERHEAD_TOKENS = 32
+# Rows × padded width of one forward pass: at most MAX_BATCH_TOKENS (activations stay small);
+# past MIN_BATCH_TOKENS real tokens, a batch is cut rather than padded by more than MAX_PADDING.
+MAX_BATCH_TOKENS = 4096
+MIN_BATCH_TOKENS = 512
+MAX_PADDING = 0.125
+# LM-head rows at once, so the (rows × vocabulary) log-probs stay small.
+HEAD_CHUNK = 256
 
 
 def loglikelihoods(
     model: HFChatModel, requests: Sequence[tuple[str, str]], batch_size: int = 16
-) -> list[tuple[float, bool]]:
+) -> list[Score]:
     """(sum of continuation log-probs, continuation is greedy) per (context, continuation).
 
-    Identical requests are scored once, and rows are sorted by context tokens so a batch
-    holds neighbouring questions of one few-shot block; results come back in request order.
+    `batch_size` caps the rows of one forward pass (fewer when rows are long). Identical
+    requests are scored once; results come back in request order.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     pairs = encode_requests(model, requests)
-    unique = sorted(set(pairs))
-    scores: dict[Pair, tuple[float, bool]] = {}
-    for start in range(0, len(unique), batch_size):
-        chunk = unique[start : start + batch_size]
-        scores.update(zip(chunk, _score_rows(model, chunk), strict=True))
+    scores = score_pairs(model, pairs, batch_size)
     return [scores[p] for p in pairs]
+
+
+def score_pairs(model: HFChatModel, pairs: Sequence[Pair], batch_size: int) -> dict[Pair, Score]:
+    """Scores of token-level (context, continuation) pairs, each distinct input run once."""
+    scores: dict[Pair, Score] = {p: (0.0, True) for p in pairs if not p[1]}
+    inputs = distinct_inputs([p for p in set(pairs) if p[1]])
+    for shared, group in prefix_groups(inputs):
+        for batch in _batches(group, shared, batch_size):
+            scores.update(_score_batch(model, batch, shared))
+    return scores
 
 
 def encode_requests(model: HFChatModel, requests: Sequence[tuple[str, str]]) -> list[Pair]:
@@ -90,75 +119,257 @@ def _truncate(ctx: list[int], cont: list[int], limit: int | None) -> Pair:
     return tuple(ctx), tuple(cont)
 
 
-def _score_rows(model: HFChatModel, rows: Sequence[Pair]) -> list[tuple[float, bool]]:
-    """Score one batch: shared prefix from the cache, each row's own tokens right-padded."""
+@dataclass
+class ModelInput:
+    """One sequence the model runs, and the pairs whose tokens are read from its positions."""
+
+    tokens: tuple[int, ...]
+    pairs: list[Pair] = field(default_factory=list)
+
+    @property
+    def first_read(self) -> int:
+        """The earliest position read (it predicts a continuation's first token)."""
+        return min(len(ctx) for ctx, _ in self.pairs) - 1
+
+
+def distinct_inputs(pairs: Sequence[Pair]) -> list[ModelInput]:
+    """The distinct inputs of non-empty pairs, sorted; an input that starts a longer one merges.
+
+    Positions are absolute and the model is causal, so the hidden state at position p is the
+    same in any input sharing the first p + 1 tokens: a pair's reads move to the longer input.
+    """
+    by_tokens: dict[tuple[int, ...], list[Pair]] = defaultdict(list)
+    for ctx, cont in pairs:
+        by_tokens[(ctx + cont)[:-1]].append((ctx, cont))
+    kept: list[ModelInput] = []
+    # In sorted order every sequence that starts with x comes right after x, so comparing
+    # with the next kept input (which absorbed its own prefixes) finds any longer owner.
+    for tokens in sorted(by_tokens, reverse=True):
+        if kept and kept[-1].tokens[: len(tokens)] == tokens:
+            kept[-1].pairs.extend(by_tokens[tokens])
+        else:
+            kept.append(ModelInput(tokens, list(by_tokens[tokens])))
+    kept.reverse()
+    return kept
+
+
+def prefix_groups(inputs: Sequence[ModelInput]) -> list[tuple[int, list[ModelInput]]]:
+    """(shared prefix length, inputs) per group; inputs worth no shared prefix pool under 0.
+
+    Splits the sorted inputs where it saves the most computed tokens: a run of n inputs
+    sharing L tokens saves (n - 1) · L, less a fixed per-group cost. A shared prefix stops
+    before any position that is read, so every read comes from the suffix forward pass.
+    """
+    if not inputs:
+        return []
+    bounds = [
+        min(_common_length(a.tokens, b.tokens), a.first_read, b.first_read)
+        for a, b in pairwise(inputs)
+    ]
+    groups: list[tuple[int, list[ModelInput]]] = []
+    pooled: list[ModelInput] = []
+    for lo, hi, shared in _best_runs(bounds, len(inputs)):
+        if shared > 0:
+            groups.append((shared, list(inputs[lo:hi])))
+        else:
+            pooled.extend(inputs[lo:hi])
+    if pooled:
+        groups.append((0, pooled))
+    return groups
+
+
+def _common_length(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Length of the common start of two token sequences (numpy: they are hundreds long)."""
+    import numpy as np
+
+    n = min(len(a), len(b))
+    differs = np.asarray(a[:n]) != np.asarray(b[:n])
+    return int(differs.argmax()) if differs.any() else n
+
+
+def _best_runs(bounds: list[int], count: int) -> list[tuple[int, int, int]]:
+    """Partition inputs 0..count-1 into runs (lo, hi, shared) that save the most tokens.
+
+    bounds[k] is how many tokens inputs k and k+1 may share. On the Cartesian tree of bounds
+    (minimum at the root) each node either keeps its whole span as one run sharing its bound,
+    or leaves it to its two sides, whichever saves more; singletons share nothing.
+    """
+    if not bounds:
+        return [(0, count, 0)]
+    left, right = [-1] * len(bounds), [-1] * len(bounds)
+    stack: list[int] = []
+    for k, bound in enumerate(bounds):
+        last = -1
+        while stack and bounds[stack[-1]] > bound:
+            last = stack.pop()
+        left[k] = last
+        if stack:
+            right[stack[-1]] = k
+        stack.append(k)
+    root = stack[0]
+    preorder, todo = [], [root]
+    while todo:
+        k = todo.pop()
+        preorder.append(k)
+        todo.extend(c for c in (left[k], right[k]) if c >= 0)
+    lo, hi = [0] * len(bounds), [0] * len(bounds)
+    saved, whole = [0] * len(bounds), [False] * len(bounds)
+    for k in reversed(preorder):  # children before parents
+        lo[k] = lo[left[k]] if left[k] >= 0 else k
+        hi[k] = hi[right[k]] if right[k] >= 0 else k + 2
+        split = sum(saved[c] for c in (left[k], right[k]) if c >= 0)
+        merged = (hi[k] - lo[k] - 1) * bounds[k] - GROUP_OVERHEAD_TOKENS
+        whole[k], saved[k] = merged > split, max(merged, split)
+    runs: list[tuple[int, int, int]] = []
+    todo = [root]
+    while todo:
+        k = todo.pop()
+        if whole[k]:
+            runs.append((lo[k], hi[k], bounds[k]))
+            continue
+        for child, single in ((right[k], k + 1), (left[k], k)):
+            if child >= 0:
+                todo.append(child)
+            else:
+                runs.append((single, single + 1, 0))
+    return sorted(runs)
+
+
+def _batches(
+    group: Sequence[ModelInput], shared: int, batch_size: int
+) -> Iterator[list[ModelInput]]:
+    """Rows by suffix length, cut into forward passes that waste little on padding.
+
+    A batch holds at most `batch_size` rows and MAX_BATCH_TOKENS padded tokens; once it has
+    MIN_BATCH_TOKENS real tokens (enough to keep the matrix products efficient) it is also cut
+    where the next, longer row would make more than MAX_PADDING of it padding.
+    """
+    batch: list[ModelInput] = []
+    real = 0
+    for row in sorted(group, key=lambda r: len(r.tokens)):
+        length = len(row.tokens) - shared  # the longest so far: rows come sorted
+        padded = (len(batch) + 1) * length
+        if batch and (
+            len(batch) >= batch_size
+            or padded > MAX_BATCH_TOKENS
+            or (real >= MIN_BATCH_TOKENS and padded - real - length > MAX_PADDING * padded)
+        ):
+            yield batch
+            batch, real = [], 0
+        batch.append(row)
+        real += length
+    if batch:
+        yield batch
+
+
+def _score_batch(model: HFChatModel, rows: Sequence[ModelInput], shared: int) -> dict[Pair, Score]:
+    """Run one batch and read every pair's tokens; each read position hits the head once."""
     import torch
 
-    scorable = [r for r in rows if r[1]]
-    results: dict[Pair, tuple[float, bool]] = {r: (0.0, True) for r in rows if not r[1]}
-    if scorable:
-        contexts = [list(c) for c, _ in scorable]
-        shared = common_prefix_length(contexts)  # leaves each row its last context token
-        hidden = _suffix_hidden_states(model, scorable, shared)
-        rows_at, positions, targets = _target_index(scorable, shared)
-        with torch.inference_mode():
-            picked = hidden[rows_at.to(hidden.device), positions.to(hidden.device)]
-            logits = model.model.get_output_embeddings()(picked)
+    hidden = _suffix_hidden_states(model, [r.tokens for r in rows], shared)
+    read_at: dict[tuple[int, int], int] = {}
+    reads: list[int] = []  # per continuation token: index into the read positions
+    targets: list[int] = []
+    spans: list[tuple[Pair, int, int]] = []
+    for index, row in enumerate(rows):
+        for ctx, cont in row.pairs:
+            start = len(targets)
+            for offset, token in enumerate(cont):
+                key = (index, len(ctx) - 1 + offset - shared)
+                reads.append(read_at.setdefault(key, len(read_at)))
+                targets.append(token)
+            spans.append(((ctx, cont), start, len(targets)))
+    positions = torch.tensor(list(read_at), dtype=torch.long)
+    read_index, target_ids = torch.tensor(reads), torch.tensor(targets)
+    head = model.model.get_output_embeddings()
+    token_logprobs = torch.empty(len(targets))
+    greedy = torch.empty(len(targets), dtype=torch.bool)
+    with torch.inference_mode():
+        for start in range(0, len(positions), HEAD_CHUNK):
+            chunk = positions[start : start + HEAD_CHUNK].to(hidden.device)
+            logits = head(hidden[chunk[:, 0], chunk[:, 1]])
             logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        token_logprobs = logprobs.gather(1, targets[:, None]).squeeze(1)
-        greedy = logprobs.argmax(dim=-1) == targets
-        start = 0
-        for row in scorable:
-            end = start + len(row[1])
-            total = float(token_logprobs[start:end].sum())
-            results[row] = (total, bool(greedy[start:end].all()))
-            start = end
-    return [results[r] for r in rows]
+            here = (read_index >= start) & (read_index < start + len(chunk))
+            local = read_index[here] - start
+            token_logprobs[here] = logprobs[local, target_ids[here]]
+            greedy[here] = logprobs.argmax(dim=-1)[local] == target_ids[here]
+    values, flags = token_logprobs.tolist(), greedy.tolist()
+    return {
+        pair: (float(sum(values[start:end])), all(flags[start:end])) for pair, start, end in spans
+    }
 
 
-def _suffix_hidden_states(model: HFChatModel, rows: Sequence[Pair], shared: int) -> Any:
-    """Final hidden states of each row's input after the shared prefix.
+def _suffix_hidden_states(
+    model: HFChatModel, inputs: Sequence[tuple[int, ...]], shared: int
+) -> Any:
+    """Final hidden states of each input after its first `shared` tokens (common to all).
 
-    The input is context + continuation minus its last token (which predicts nothing).
-    Right padding keeps real tokens at their true positions after the cached prefix.
+    The shared prefix comes from the model's memoised KV cache. Right padding keeps each
+    row's real tokens at their true positions after the prefix.
     """
     import torch
 
-    inputs = [list(c + t)[shared:-1] for c, t in rows]
-    lengths = torch.tensor([len(i) for i in inputs])
+    suffixes = [list(tokens[shared:]) for tokens in inputs]
+    lengths = torch.tensor([len(s) for s in suffixes])
     width = int(lengths.max())
-    pad = model.pad_id
     device = model.model.device
-    ids = torch.tensor([i + [pad] * (width - len(i)) for i in inputs], device=device)
+    ids = torch.tensor([s + [model.pad_id] * (width - len(s)) for s in suffixes], device=device)
     mask = torch.cat(
         [
-            torch.ones(len(rows), shared, dtype=torch.long),
+            torch.ones(len(inputs), shared, dtype=torch.long),
             (torch.arange(width)[None, :] < lengths[:, None]).long(),
         ],
         dim=1,
     ).to(device)
+    decoder = model.model.get_decoder()
     with torch.inference_mode():
-        cache = model.prefix_cache(rows[0][0][:shared], len(rows))
-        decoder = model.model.get_decoder()
-        output = decoder(
-            input_ids=ids, attention_mask=mask, use_cache=True, **cache_kwarg(decoder, cache)
-        )
+        extra: dict[str, Any] = {}
+        if shared:
+            cache = model.prefix_cache(inputs[0][:shared], 1)
+            extra = cache_kwarg(decoder, _broadcast(cache, len(inputs)))
+        output = decoder(input_ids=ids, attention_mask=mask, use_cache=bool(shared), **extra)
     return output.last_hidden_state
 
 
-def _target_index(rows: Sequence[Pair], shared: int) -> tuple[Any, Any, Any]:
-    """Flat (row, position, token) of every continuation token, positions after `shared`.
+def _broadcast(cache: Any, batch: int) -> Any:
+    """The one-row prefix cache serving `batch` rows, without a copy per row.
 
-    The token at full position p is predicted by the hidden state at p - 1.
+    Each layer's keys and values are expanded (a view), and the layer hands attention the
+    prefix joined with the new tokens without keeping them, so no batch-sized cache persists.
+    Transformers releases without cache layers get the plain per-row copy.
     """
-    import torch
+    layer_class = _shared_prefix_layer_class()
+    if layer_class is None or not hasattr(cache, "layers"):
+        cache.batch_repeat_interleave(batch)
+        return cache
+    cache.layers = [
+        layer_class(layer.keys.expand(batch, -1, -1, -1), layer.values.expand(batch, -1, -1, -1))
+        for layer in cache.layers
+    ]
+    return cache
 
-    rows_at: list[int] = []
-    positions: list[int] = []
-    targets: list[int] = []
-    for index, (ctx, cont) in enumerate(rows):
-        first = len(ctx) - 1 - shared
-        rows_at.extend([index] * len(cont))
-        positions.extend(range(first, first + len(cont)))
-        targets.extend(cont)
-    return torch.tensor(rows_at), torch.tensor(positions), torch.tensor(targets)
+
+@functools.cache
+def _shared_prefix_layer_class() -> type | None:
+    try:
+        import torch
+        from transformers.cache_utils import DynamicLayer
+    except ImportError:
+        return None
+
+    class SharedPrefixLayer(DynamicLayer):  # type: ignore[misc, valid-type]
+        """A read-only prefix: `update` returns prefix + new states and stores nothing."""
+
+        def __init__(self, keys: Any, values: Any) -> None:
+            super().__init__()
+            self.keys, self.values = keys, values
+            self.device = keys.device
+            self.is_initialized = True
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
+            return (
+                torch.cat([self.keys, key_states], dim=-2),
+                torch.cat([self.values, value_states], dim=-2),
+            )
+
+    return SharedPrefixLayer

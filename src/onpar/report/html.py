@@ -28,6 +28,12 @@ from onpar.records import (
     Response,
     RunResults,
 )
+from onpar.report.benchmarks_view import (
+    MODE_LABELS,
+    PUBLISHED_SOURCE,
+    benchmark_views,
+    score_flags,
+)
 from onpar.report.charts import breakdown_chart, comparison_label, overall_chart
 from onpar.report.forest import forest_chart
 from onpar.report.results_json import atomic_write_text
@@ -125,8 +131,13 @@ def render_report(
     verdicts: Sequence[PairVerdict],
     manifest: Mapping[str, Any],
     notes: Sequence[str] = (),
+    bench_kinds: Mapping[str, str] | None = None,
 ) -> str:
-    """Return the whole report as one HTML document string."""
+    """Return the whole report as one HTML document string.
+
+    ``bench_kinds`` maps benchmark names to their kind (``mmlu`` …) to place published
+    numbers beside ours.
+    """
     script = resources.files("onpar.report").joinpath("templates/filter.js").read_text("utf-8")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     template = report_environment().get_template("report.html.j2")
@@ -149,6 +160,12 @@ def render_report(
         manifest_json=json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
         script=Markup(script),
         script_hash=script_hash,
+        benchmarks=benchmark_views(
+            results.benchmarks, results.benchmark_comparisons, bench_kinds or {}
+        ),
+        published_source=PUBLISHED_SOURCE,
+        mode_labels=MODE_LABELS,
+        score_flags=score_flags,
     )
 
 
@@ -161,9 +178,12 @@ def write_report(
     manifest: Mapping[str, Any],
     path: Path,
     notes: Sequence[str] = (),
+    bench_kinds: Mapping[str, str] | None = None,
 ) -> None:
     """Render the report and write it to ``path`` (usually ``<run>/report.html``) atomically."""
-    html = render_report(results, prompts, responses, judgments, verdicts, manifest, notes)
+    html = render_report(
+        results, prompts, responses, judgments, verdicts, manifest, notes, bench_kinds
+    )
     atomic_write_text(Path(path), html)
 
 

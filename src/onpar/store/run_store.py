@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from onpar.records import SCHEMA_VERSION, Judgment, Message, Response, Usage
+from onpar.records import SCHEMA_VERSION, BenchOutcome, Judgment, Message, Response, Usage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +29,12 @@ CREATE TABLE IF NOT EXISTS judgments (
     ord TEXT NOT NULL, request_key TEXT NOT NULL, score INTEGER, option_probs TEXT, raw TEXT,
     error TEXT, created_at TEXT NOT NULL DEFAULT (datetime('now')),
     PRIMARY KEY (judge, prompt_id, model_x, model_y, ord)
+);
+CREATE TABLE IF NOT EXISTS bench_outcomes (
+    task TEXT NOT NULL, contestant TEXT NOT NULL, item_id TEXT NOT NULL,
+    sample_index INTEGER NOT NULL, request_key TEXT NOT NULL, record TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    PRIMARY KEY (task, contestant, item_id, sample_index)
 );
 """
 
@@ -139,6 +145,38 @@ class RunStore:
             " error FROM judgments ORDER BY judge, model_x, model_y, prompt_id, ord"
         )
         return [(row[0], _judgment_from_row(row[1:])) for row in cursor]
+
+    # -- benchmark outcomes -----------------------------------------------------------------
+    def put_bench_outcomes(self, items: Iterable[tuple[str, BenchOutcome]]) -> None:
+        """Commit (request_key, outcome) pairs atomically; a re-done item replaces its row."""
+        rows = [
+            (o.task, o.contestant, o.item_id, o.sample_index, key, o.model_dump_json())
+            for key, o in items
+        ]
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO bench_outcomes (task, contestant, item_id, sample_index,"
+                " request_key, record) VALUES (?,?,?,?,?,?)",
+                rows,
+            )
+
+    def bench_outcomes(
+        self, task: str | None = None, contestant: str | None = None
+    ) -> list[tuple[str, BenchOutcome]]:
+        """Stored outcomes (optionally of one task / contestant) with their request keys."""
+        query = "SELECT request_key, record FROM bench_outcomes"
+        where, args = [], []
+        for column, value in (("task", task), ("contestant", contestant)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY task, contestant, item_id, sample_index"
+        return [
+            (key, BenchOutcome.model_validate_json(record))
+            for key, record in self._db.execute(query, args)
+        ]
 
     def _transaction(self) -> AbstractContextManager[None]:
         return transaction(self._db)
