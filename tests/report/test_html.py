@@ -398,3 +398,56 @@ def test_write_report_is_atomic(tmp_path: Path) -> None:
     write_report(**kwargs, path=target)
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_benchmark_only_report_shows_scores_beside_published_numbers() -> None:
+    from onpar.records import BenchComparison, BenchGroupScore, BenchScore, Estimate, RunResults
+
+    score = BenchScore(
+        task="mmlu-subset",
+        contestant="<b>my-7b</b>",
+        metric="acc",
+        mode="letter",
+        estimate=Estimate(value=0.625, low=0.4, high=0.8),
+        n_items=10,
+        n_scored=8,
+        n_failed=2,
+        n_unparseable=3,
+        by_group=(
+            BenchGroupScore(group="anatomy", n=4, estimate=Estimate(value=0.5, low=0.1, high=0.9)),
+            BenchGroupScore(group="virology", n=4, estimate=Estimate(value=0.75, low=0.3, high=1)),
+        ),
+        macro=0.625,
+    )
+    comparison = BenchComparison(
+        task="mmlu-subset",
+        metric="acc",
+        model_x="<b>my-7b</b>",
+        model_y="ref",
+        n_paired=8,
+        difference=Estimate(value=0.25, low=-0.1, high=0.5),
+        p_value=0.25,
+        p_holm=0.5,
+    )
+    results = RunResults(
+        run_name="bench",
+        confidence=0.95,
+        bootstrap_samples=100,
+        combine_rule="none",
+        comparisons=(),
+        benchmarks=(score,),
+        benchmark_comparisons=(comparison,),
+    )
+    page_html = render_report(results, [], [], [], [], {}, bench_kinds={"mmlu-subset": "mmlu"})
+    page = _Page(page_html)
+    assert page.errors == [] and page.stack == []
+    assert "benchmarks" in page.ids
+    assert not {"breakdown", "position-bias", "prompts", "difference"} & page.ids
+    bench = _section(page_html, "benchmarks")
+    assert "62.5%" in bench and "[40.0, 80.0]" in bench
+    assert "2 failed (not scored), 3 unparseable (scored wrong)" in bench
+    assert "chat model answers with a letter" in bench
+    for published in ("70.0%", "86.4%", "69.3%", "78.3%", "68.9%"):  # Llama 2 Table 4, MMLU
+        assert published in bench
+    assert "&lt;b&gt;my-7b&lt;/b&gt;" in bench and "<b>my-7b</b>" not in bench
+    assert "macro average 62.5%" in bench and "virology" in bench

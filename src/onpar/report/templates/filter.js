@@ -1,6 +1,7 @@
 (function () {
   var box = document.getElementById("prompt-filter");
   var pick = document.getElementById("outcome-filter");
+  if (!box || !pick) return; // a run without side-by-side prompts has no prompt table
   function apply() {
     var q = box.value.trim().toLowerCase(), o = pick.value;
     document.querySelectorAll("tbody.prompt").forEach(function (tb) {
