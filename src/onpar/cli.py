@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from onpar import __version__
+from onpar.annotate.cli import annotate_app
 
 app = typer.Typer(
     name="onpar",
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 prompt_app = typer.Typer(help="Inspect exactly what each contestant is sent.", no_args_is_help=True)
 app.add_typer(prompt_app, name="prompt")
+app.add_typer(annotate_app, name="annotate")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML).", show_default=False)]
 
