@@ -9,6 +9,7 @@ import typer
 
 from onpar import __version__
 from onpar.annotate.cli import annotate_app
+from onpar.safety.cli import safety_app
 
 app = typer.Typer(
     name="onpar",
@@ -20,6 +21,7 @@ app = typer.Typer(
 prompt_app = typer.Typer(help="Inspect exactly what each contestant is sent.", no_args_is_help=True)
 app.add_typer(prompt_app, name="prompt")
 app.add_typer(annotate_app, name="annotate")
+app.add_typer(safety_app, name="safety")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML).", show_default=False)]
 
