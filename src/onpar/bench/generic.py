@@ -225,14 +225,9 @@ def load_multiple_choice(
 
 def _mc_shots(spec: MultipleChoiceSpec, base_dir: Path) -> list[tuple[str, list[str], int, str]]:
     """(question, choices, answer, solved example text) of the first num_fewshot rows."""
-    if not spec.num_fewshot or spec.fewshot_path is None:
-        return []
-    shown = str(spec.fewshot_path)
-    rows = read_rows(_resolve(spec.fewshot_path, base_dir), spec.format, shown)
-    if len(rows) < spec.num_fewshot:
-        raise BenchFileError(shown, f"{len(rows)} rows, need {spec.num_fewshot} few-shot")
+    shown, rows = _fewshot_rows(spec, base_dir)
     shots = []
-    for line, record in rows[: spec.num_fewshot]:
+    for line, record in rows:
         question = render(spec.prompt, record, shown, line, "prompt")
         choices = _choices(spec, record, shown, line)
         answer = _answer_index(spec, record, choices, shown, line)
@@ -265,15 +260,23 @@ def load_generation(spec: GenerationSpec, base_dir: Path) -> tuple[GenerationIte
     return tuple(items)
 
 
-def _generation_shots(spec: GenerationSpec, base_dir: Path) -> list[str]:
+def _fewshot_rows(
+    spec: MultipleChoiceSpec | GenerationSpec, base_dir: Path
+) -> tuple[str, list[Row]]:
+    """The first num_fewshot rows of the few-shot file (none when there are no shots)."""
     if not spec.num_fewshot or spec.fewshot_path is None:
-        return []
+        return "", []
     shown = str(spec.fewshot_path)
     rows = read_rows(_resolve(spec.fewshot_path, base_dir), spec.format, shown)
     if len(rows) < spec.num_fewshot:
         raise BenchFileError(shown, f"{len(rows)} rows, need {spec.num_fewshot} few-shot")
+    return shown, rows[: spec.num_fewshot]
+
+
+def _generation_shots(spec: GenerationSpec, base_dir: Path) -> list[str]:
+    shown, rows = _fewshot_rows(spec, base_dir)
     shots = []
-    for line, record in rows[: spec.num_fewshot]:
+    for line, record in rows:
         question = render(spec.prompt, record, shown, line, "prompt")
         if spec.target is not None:
             target = render(spec.target, record, shown, line, "target")
