@@ -34,8 +34,8 @@ GROUP_OVERHEAD_TOKENS = 32
 # Rows × padded width of one forward pass: at most MAX_BATCH_TOKENS (activations stay small);
 # past MIN_BATCH_TOKENS real tokens, a batch is cut rather than padded by more than MAX_PADDING.
 MAX_BATCH_TOKENS = 4096
-MIN_BATCH_TOKENS = 512
-MAX_PADDING = 0.125
+MIN_BATCH_TOKENS = 256
+MAX_PADDING = 0.0625
 # LM-head rows at once, so the (rows × vocabulary) log-probs stay small.
 HEAD_CHUNK = 256
 
