@@ -107,6 +107,7 @@ def _print_bench_table(results_path: Path) -> None:
     from rich.table import Table
 
     from onpar.records import RunResults
+    from onpar.report.benchmarks_view import score_flags
 
     results = RunResults.model_validate_json(results_path.read_text(encoding="utf-8"))
     table = Table(title="benchmarks")
@@ -115,16 +116,6 @@ def _print_bench_table(results_path: Path) -> None:
     for score in results.benchmarks:
         est = score.estimate
         ci = "" if est.low is None or est.high is None else f"{est.low:.3f}–{est.high:.3f}"
-        flags = [
-            f"{value} {label}"
-            for value, label in (
-                (score.n_failed, "failed"),
-                (score.n_unparseable, "unparseable"),
-                (score.n_length_truncated, "hit max tokens"),
-                (score.n_context_truncated, "prompt truncated"),
-            )
-            if value
-        ]
         table.add_row(
             score.task,
             score.contestant,
@@ -132,7 +123,7 @@ def _print_bench_table(results_path: Path) -> None:
             "—" if est.value is None else f"{est.value:.3f}",
             ci,
             f"{score.n_scored}/{score.n_items}",
-            ", ".join(flags),
+            score_flags(score),
         )
     Console(stderr=False).print(table)
 
