@@ -38,6 +38,8 @@ MIN_BATCH_TOKENS = 256
 MAX_PADDING = 0.0625
 # LM-head rows at once, so the (rows × vocabulary) log-probs stay small.
 HEAD_CHUNK = 256
+# Requests tokenized per tokenizer call: batch calls are faster, chunks bound the memory.
+ENCODE_CHUNK = 512
 
 
 def loglikelihoods(
@@ -66,21 +68,29 @@ def score_pairs(model: HFChatModel, pairs: Sequence[Pair], batch_size: int) -> d
 
 
 def encode_requests(model: HFChatModel, requests: Sequence[tuple[str, str]]) -> list[Pair]:
-    """Token ids of each (context, continuation), each distinct context encoded once."""
+    """Token ids of each (context, continuation), each distinct context encoded once.
+
+    Texts go to the tokenizer in chunks (one batch call each, parallel in fast tokenizers),
+    and requests sharing a context share one tuple of its ids.
+    """
     tokenizer = model.tokenizer
     limit = _max_length(model)
-    context_ids: dict[str, list[int]] = {}
+    texts = [split_whitespace(context, continuation) for context, continuation in requests]
+    context_ids: dict[str, tuple[int, ...]] = {}
     pairs: list[Pair] = []
-    for context, continuation in requests:
-        context, continuation = split_whitespace(context, continuation)
-        if context not in context_ids:
-            context_ids[context] = _encode(tokenizer, context)
-        ctx = context_ids[context]
-        if ctx:  # split the joint encoding, so tokens merging across the seam stay merged
-            cont = _encode(tokenizer, context + continuation)[len(ctx) :]
-        else:  # nothing to condition on: lm-eval starts from BOS (or EOS)
-            ctx, cont = [prefix_token_id(tokenizer)], _encode(tokenizer, continuation)
-        pairs.append(_truncate(ctx, cont, limit))
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[start : start + ENCODE_CHUNK]
+        new = list(dict.fromkeys(c for c, _ in chunk if c and c not in context_ids))
+        context_ids.update(zip(new, map(tuple, _encode_many(tokenizer, new)), strict=True))
+        joined = iter(_encode_many(tokenizer, [c + t for c, t in chunk if c]))
+        for context, continuation in chunk:
+            if context:  # split the joint encoding, so tokens merging across the seam stay merged
+                ctx = context_ids[context]
+                cont = tuple(next(joined)[len(ctx) :])
+            else:  # nothing to condition on: lm-eval starts from BOS (or EOS)
+                ctx = (prefix_token_id(tokenizer),)
+                cont = tuple(_encode(tokenizer, continuation))
+            pairs.append(_truncate(ctx, cont, limit))
     return pairs
 
 
@@ -105,18 +115,25 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
     return list(tokenizer.encode(text, add_special_tokens=False)) if text else []
 
 
+def _encode_many(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """`_encode` of each text in one tokenizer call."""
+    if not texts:
+        return []
+    return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
 def _max_length(model: HFChatModel) -> int | None:
     spec_limit = getattr(model.spec, "max_context_tokens", None)
     return spec_limit or getattr(model.model.config, "max_position_embeddings", None)
 
 
-def _truncate(ctx: list[int], cont: list[int], limit: int | None) -> Pair:
+def _truncate(ctx: tuple[int, ...], cont: tuple[int, ...], limit: int | None) -> Pair:
     """Drop the oldest context tokens so the model's input (all but the last token) fits."""
     if limit is not None and len(ctx) + len(cont) > limit + 1:
         if len(cont) > limit:
             raise ValueError(f"continuation of {len(cont)} tokens exceeds the {limit}-token window")
         ctx = ctx[len(ctx) + len(cont) - limit - 1 :]
-    return tuple(ctx), tuple(cont)
+    return ctx, cont
 
 
 @dataclass
