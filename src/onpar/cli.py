@@ -24,6 +24,13 @@ app.add_typer(annotate_app, name="annotate")
 app.add_typer(safety_app, name="safety")
 
 ConfigArg = Annotated[Path, typer.Argument(help="Run config (YAML).", show_default=False)]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Count requests and estimate cost; build no model, call nothing."
+    ),
+]
+BUDGET_EXIT_CODE = 3  # max_cost reached: resumable, distinct from bad input (2)
 
 
 def _version(value: bool) -> None:
@@ -49,6 +56,29 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _dry_run(config, config_path: Path, **only) -> None:
+    """`--dry-run`: the plan table (engine/plan.py); bad input exits 2 like a real run."""
+    from rich.console import Console
+
+    from onpar.data.errors import InputFileError
+    from onpar.engine import RunSetupError
+    from onpar.engine.plan import plan_run
+    from onpar.engine.plan_view import print_plan
+
+    try:
+        plan = plan_run(config, config_path, **only)
+    except (InputFileError, RunSetupError) as exc:
+        _fail(str(exc))
+    print_plan(plan, Console(stderr=False, width=200))
+
+
+def _budget_stop(exc: Exception, config, config_path: Path) -> None:
+    from onpar.engine.plan_view import budget_stop_message
+
+    typer.secho(budget_stop_message(exc, config, config_path), err=True, fg=typer.colors.YELLOW)
+    raise typer.Exit(code=BUDGET_EXIT_CODE)
+
+
 def _load(config_path: Path):
     from onpar.config import ConfigError, load_config
 
@@ -62,16 +92,23 @@ def _load(config_path: Path):
 def run(
     config_path: ConfigArg,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Generate, judge, run benchmarks and report (resumes where a previous run stopped)."""
     from onpar.data.errors import InputFileError
     from onpar.engine import RunSetupError, execute_run
+    from onpar.engine.budget import BudgetReached
+    from onpar.engine.executors import ExecutorError
 
     config = _load(config_path)
+    if dry_run:
+        return _dry_run(config, config_path)
     try:
         outputs = execute_run(config, config_path, show_progress=progress)
-    except (InputFileError, RunSetupError) as exc:
+    except (InputFileError, RunSetupError, ExecutorError) as exc:
         _fail(str(exc))
+    except BudgetReached as exc:
+        _budget_stop(exc, config, config_path)
     typer.echo(f"report:  {outputs.report_html}\nresults: {outputs.results_json}")
 
 
@@ -83,6 +120,7 @@ def bench(
         typer.Option("--task", "-t", help="Run only this benchmark (repeatable)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Run only the config's `benchmarks:` (MMLU, GSM8K, HumanEval …) and report them."""
     from onpar.data.errors import InputFileError
@@ -91,6 +129,8 @@ def bench(
     config = _load(config_path)
     if not config.benchmarks:
         _fail(f"{config_path}: no `benchmarks:` section; see docs/config.md")
+    if dry_run:
+        return _dry_run(config, config_path, benchmarks_only=True, tasks=task)
     try:
         outputs = execute_run(
             config, config_path, show_progress=progress, benchmarks_only=True, tasks=task
@@ -139,15 +179,27 @@ def validate(config_path: ConfigArg) -> None:
     try:
         prompts = load_prompt_sets(config.prompts, base_dir=config_path.parent)
         tasks = load_benchmarks(config.benchmarks, config_path.parent)
+        safety = _safety_summary(config, config_path.parent)
     except InputFileError as exc:
         _fail(str(exc))
     multi = sum(p.is_multi_turn for p in prompts)
-    bench = "".join(f", {t.name} ({len(t.items)} items)" for t in tasks)
+    bench = "".join(f", {t.name} ({len(t.items)} items)" for t in tasks) + safety
     typer.echo(
         f"{config_path}: OK — {len(config.contestants)} contestants, {len(config.judges)} judges, "
         f"{len(prompts)} prompts ({multi} multi-turn), {len(config.comparison_pairs())} comparisons"
         f"{bench}"
     )
+
+
+def _safety_summary(config: object, base_dir: Path) -> str:
+    """', safety: N adversarial + M borderline' after checking a RunConfig's safety sets."""
+    from onpar.safety.run_sets import load_safety_sets
+
+    safety = getattr(config, "safety", None)
+    if safety is None:
+        return ""
+    sets = load_safety_sets(safety, base_dir)
+    return f", safety: {len(sets.adversarial)} adversarial + {len(sets.borderline)} borderline"
 
 
 @app.command()

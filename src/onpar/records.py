@@ -125,6 +125,8 @@ class Judgment(Record):
     )
     raw: str | None = Field(default=None, description="Judge's raw text (text judges) for audit.")
     error: str | None = None
+    usage: Usage = Usage()
+    cached: bool = Field(default=False, description="Reused from the cross-run cache.")
 
     @property
     def ok(self) -> bool:
@@ -376,6 +378,153 @@ class BenchComparison(Record):
     p_holm: float | None = None
 
 
+class HumanAgreement(Record):
+    """One model judge against the human raters' majority, on the prompts both rated."""
+
+    judge: str
+    model_x: str
+    model_y: str
+    n: int = Field(description="Prompts with a judge outcome and a human majority.")
+    agreement: Estimate = Field(description="Same win/tie/loss as the humans (Wilson CI).")
+    n_decisive: int = Field(description="Prompts where judge and humans are both decisive.")
+    agreement_decisive: Estimate = Field(description="Same winner, on decisive prompts only.")
+    kappa: float | None = Field(description="Cohen's kappa over loss/tie/win.")
+    confusion: tuple[tuple[int, int, int], ...] = Field(
+        description="Rows humans, columns judge, order loss/tie/win."
+    )
+    human_human: Estimate = Field(description="Agreement of two raters on the same prompt.")
+
+
+class HumanSafety(Record):
+    """Human 5-point safety ratings of one contestant (Llama 2: 1–2 is a violation)."""
+
+    model: str
+    n_items: int
+    n_ratings: int
+    n_violations: int = Field(description="Items the raters' majority rated 1 or 2.")
+    violation_rate: Estimate = Field(description="n_violations / n_items, Wilson CI.")
+    mean_score: float
+
+
+class HumanResults(Record):
+    """Ratings by people (``onpar annotate``) kept in run.sqlite, beside the model judges'."""
+
+    rater_rule: str
+    n_raters: int
+    n_pairwise_ratings: int
+    n_safety_ratings: int
+    comparisons: tuple[ComparisonSummary, ...] = Field(description="judge is 'humans'.")
+    reliability: Estimate | None = Field(description="Gwet's AC2 (ordinal), pairwise ratings.")
+    judge_agreement: tuple[HumanAgreement, ...]
+    safety: tuple[HumanSafety, ...]
+    safety_reliability: Estimate | None = Field(description="Gwet's AC2 (ordinal), safety.")
+
+
+class MemberCost(Record):
+    """Tokens and cost of one contestant or judge in this run (onpar/engine/costs.py)."""
+
+    role: Literal["contestant", "judge"]
+    name: str
+    model: str
+    requests: int = Field(description="Stored calls (responses or judgments), cached included.")
+    cached_requests: int = Field(description="Taken from the cross-run cache: no new spend.")
+    prompt_tokens: int = Field(description="Input tokens of the calls made (cache hits excluded).")
+    completion_tokens: int
+    price: str = Field(description="Where the price came from: config, table, local, unknown.")
+    cost_usd: float | None = Field(description="None when the model's price is unknown.")
+
+
+class RunCosts(Record):
+    """What the run's calls cost, from the usage stored with every response and judgment."""
+
+    members: tuple[MemberCost, ...]
+    total_usd: float | None = Field(description="None when any member with tokens is unpriced.")
+    max_cost: float | None = Field(description="The config's budget in USD, if any.")
+    prices_as_of: str = Field(description="Date of the default price table.")
+
+
+RefusalClass = Literal["full_compliance", "full_refusal", "partial_refusal"]
+RefusalSet = Literal["borderline", "helpfulness"]
+
+
+class SafetyRating(Record):
+    """A safety judge's 5-point rating of one contestant's final answer (Llama 2 §4.4)."""
+
+    judge: str
+    contestant: str
+    prompt_id: str
+    rating: int | None = Field(default=None, ge=1, le=5, description="1 severe … 5 no issue.")
+    option_probs: tuple[float, ...] | None = Field(
+        default=None, description="Judge's probability of each rating 1 … 5 (log-prob judges)."
+    )
+    raw: str | None = Field(default=None, description="Judge's raw text (text judges).")
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.rating is not None
+
+
+class RefusalOutcome(Record):
+    """The refusal classifier's XSTest class for one final answer to a safe prompt."""
+
+    classifier: str = Field(description="'rules' or the safety judge's name.")
+    contestant: str
+    prompt_id: str
+    prompt_set: RefusalSet
+    label: RefusalClass | None = None
+    capability: bool = Field(
+        default=False, description="A refusal for capability reasons (not a false refusal)."
+    )
+    reason: str | None = Field(default=None, description="Rule that decided, or judge text.")
+    error: str | None = None
+
+
+class ViolationStats(Record):
+    """Violation % (rating 1 or 2) and mean rating over a set of rated answers."""
+
+    n: int = Field(description="Answers with a rating (failures excluded).")
+    violations: int
+    violation_rate: Estimate = Field(description="Wilson CI.")
+    mean_rating: Estimate = Field(description="Student-t CI.")
+    rating_counts: tuple[int, ...] = Field(description="Answers rated 1, 2, 3, 4, 5.")
+
+
+class SafetySummary(Record):
+    """One safety judge's ratings of one contestant, overall and broken down."""
+
+    judge: str
+    contestant: str
+    n_prompts: int = Field(description="Adversarial prompts, with or without a rating.")
+    overall: ViolationStats
+    by_category: dict[str, ViolationStats]
+    by_turns: dict[str, ViolationStats] = Field(description="'single-turn' / 'multi-turn'.")
+    failures: dict[str, int] = Field(description="Prompts without a rating, by reason.")
+
+
+class FalseRefusalStats(Record):
+    """Share of safe prompts a contestant refused (full or partial), capability refusals aside."""
+
+    classifier: str
+    contestant: str
+    prompt_set: RefusalSet
+    n_prompts: int
+    n: int = Field(description="Answers classified, capability refusals excluded.")
+    refusals: int = Field(description="Full plus partial refusals.")
+    full_refusals: int
+    partial_refusals: int
+    capability_refusals: int = Field(description="Excluded from n, as Llama 2 does.")
+    rate: Estimate = Field(description="refusals / n, Wilson CI.")
+    failures: dict[str, int] = Field(description="Prompts without a label, by reason.")
+
+
+class SafetyResults(Record):
+    """The safety stage's statistics (docs/safety.md)."""
+
+    violations: tuple[SafetySummary, ...] = ()
+    false_refusals: tuple[FalseRefusalStats, ...] = ()
+
+
 class RunResults(Record):
     """The machine-readable result of a run: written as results.json and read by the report."""
 
@@ -388,3 +537,12 @@ class RunResults(Record):
     leaderboards: tuple[Leaderboard, ...] = ()
     benchmarks: tuple[BenchScore, ...] = ()
     benchmark_comparisons: tuple[BenchComparison, ...] = ()
+    safety: SafetyResults | None = Field(
+        default=None, description="Model-judged safety (Llama 2 §4.4); None without `safety`."
+    )
+    human: HumanResults | None = Field(
+        default=None, description="Human ratings (onpar annotate); None when there are none."
+    )
+    costs: RunCosts | None = Field(
+        default=None, description="Tokens and cost per contestant and judge (side by side)."
+    )

@@ -81,3 +81,53 @@ def test_admin_page_shows_progress_outcomes_and_disagreements(run: PreparedRun) 
     disagreements = disagreements[: disagreements.index("</ul>")]
     assert disagreements.count("<li>") == 6  # every pair: ann and bob for X, cat for Y
     assert 'id="safety"' in page and "100.0" in page  # X violates on every safety item
+
+
+def test_exported_safety_ratings_round_trip_through_onpar_stats(
+    run: PreparedRun, tmp_path: Path
+) -> None:
+    _rate_all(run)
+    out = tmp_path / "ratings.jsonl"
+    assert (
+        CliRunner().invoke(annotate_app, ["export", str(run.run_dir), "--out", str(out)]).exit_code
+        == 0
+    )
+    safety_file = tmp_path / "ratings.safety.jsonl"
+    ratings = load_judgments(safety_file, "onpar")
+    assert len(ratings) == 12 and {r.scale for r in ratings} == {"safety5"}
+    assert {(r.model_a, r.model_b) for r in ratings} == {(X, None), (Y, None)}
+    result = CliRunner().invoke(
+        onpar_app, ["stats", str(safety_file), "--json", "--bootstrap", "200"]
+    )
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    assert analysis["comparisons"] == []
+    rows = {row["model"]: row for row in analysis["safety"]}
+    # _rate_all: every rater gives X's answers 2 (a violation) and Y's 5
+    assert (rows[X]["n_items"], rows[X]["n_violations"], rows[X]["mean_score"]) == (2, 2, 2.0)
+    assert (rows[Y]["n_violations"], rows[Y]["mean_score"]) == (0, 5.0)
+    assert rows[X]["violation_rate"]["value"] == 1.0 and rows[X]["violation_rate"]["low"] < 1.0
+    assert analysis["safety_reliability"]["value"] == 1.0  # the raters agree on every answer
+    text = CliRunner().invoke(onpar_app, ["stats", str(safety_file), "--bootstrap", "200"])
+    assert "violation rate" in text.output and "100.0%" in text.output
+
+
+def test_safety_files_name_the_bad_line_and_field(tmp_path: Path) -> None:
+    good = '{"item": "s1", "model": "m", "rater": "ann", "score": 1, "unsafe_flag": true}\n'
+    cases = {
+        '{"item": "s1", "model": "m", "rater": "ann", "score": 6}\n': "score",
+        '{"item": "s1", "model": "m", "rater": "ann", "score": 2, "unsafe_flag": "maybe"}\n': (
+            "unsafe_flag"
+        ),
+        '{"item": "s1", "model": "m", "rater": "ann", "score": 2, "modle_b": "x"}\n': "modle_b",
+    }
+    for line, field in cases.items():
+        path = tmp_path / "bad.jsonl"
+        path.write_text(good + line, encoding="utf-8")
+        result = CliRunner().invoke(onpar_app, ["stats", str(path)])
+        assert result.exit_code != 0
+        assert f"{path}:2: field '{field}'" in result.output, result.output
+    csv = tmp_path / "safety.csv"
+    csv.write_text("item,model,rater,score,unsafe_flag\ns1,m,ann,1,true\ns1,m,bob,4,\n")
+    [first, second] = load_judgments(csv, "onpar")
+    assert (first.scale, first.unsafe_flag, second.unsafe_flag) == ("safety5", True, None)

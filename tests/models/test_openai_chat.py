@@ -6,12 +6,13 @@ import asyncio
 import json
 import logging
 import random
+import threading
 
 import pytest
 
 from onpar.config.schema import OpenAIModelSpec
 from onpar.models.base import ChatModel, LogprobsUnsupportedError
-from onpar.models.openai_chat import LOCAL_PLACEHOLDER_KEY, OpenAIChatModel
+from onpar.models.openai_chat import LOCAL_PLACEHOLDER_KEY, OpenAIChatModel, proxy_for
 from onpar.records import ChatRequest, GenerationParams, Message
 from tests.models.openai_server import FakeOpenAIServer, Fault
 
@@ -108,6 +109,25 @@ def test_generate_works_inside_a_running_event_loop(openai_server: FakeOpenAISer
         return model.generate([ask("from a loop")])[0].text
 
     assert asyncio.run(caller()) == "echo: from a loop (system: 0 chars)"
+
+
+def _loop_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "onpar-api-loop")
+
+
+def test_one_loop_serves_every_batch_until_close(openai_server: FakeOpenAIServer) -> None:
+    """Batches share one event loop (and HTTP pool); close() stops it; a later call restarts."""
+    before = _loop_threads()
+    model = OpenAIChatModel(make_spec(openai_server))
+    assert model.generate([ask("one")])[0].ok
+    assert model.generate([ask("two"), ask("three")])[1].text == "echo: three (system: 0 chars)"
+    assert _loop_threads() == before + 1
+    model.close()
+    assert _loop_threads() == before
+    assert model.generate([ask("four")])[0].text == "echo: four (system: 0 chars)"
+    model.close()
+    assert _loop_threads() == before
+    assert len(openai_server.requests) == 4
 
 
 # faults ---------------------------------------------------------------------------------------
@@ -269,7 +289,7 @@ def test_local_endpoint_without_key_uses_placeholder(openai_server: FakeOpenAISe
 def test_protocol_surface(openai_server: FakeOpenAIServer) -> None:
     model = OpenAIChatModel(make_spec(openai_server, concurrency=3))
     assert isinstance(model, ChatModel)
-    assert model.preferred_batch_size == 12
+    assert model.preferred_batch_size == 48
     assert model.identity() == {
         "provider": "openai",
         "model": "fake-model",
@@ -291,3 +311,14 @@ def test_default_base_url_is_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, SECRET)
     spec = OpenAIModelSpec(provider="openai", model="gpt-x", api_key_env=KEY_ENV)
     assert OpenAIChatModel(spec).identity()["base_url"] == "https://api.openai.com/v1"
+
+
+def test_proxy_from_environment_honours_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert proxy_for("https://api.openai.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert proxy_for("https://api.openai.com/v1") == "http://proxy.internal:3128"
+    assert proxy_for("http://127.0.0.1:8000/v1") is None
+    assert proxy_for("http://api.example.com/v1") is None  # no HTTP_PROXY set

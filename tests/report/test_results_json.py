@@ -17,14 +17,23 @@ from onpar.records import (
     ComparisonSummary,
     DifferenceTest,
     Estimate,
+    HumanAgreement,
+    HumanResults,
+    HumanSafety,
     Leaderboard,
     LengthBias,
+    MemberCost,
     ModelRating,
     PositionBias,
+    PromptItem,
+    RefusalOutcome,
+    RunCosts,
     RunResults,
+    SafetyResults,
     WinTieLoss,
 )
 from onpar.report import results_to_json, write_results_json
+from onpar.stats.safety import false_refusal_stats, summarize_violations
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "results-json.md"
 # keys are data (categories, reasons, model names), not schema; value: levels of data keys
@@ -94,7 +103,60 @@ def _results() -> RunResults:
         leaderboards=(_leaderboard(),),
         benchmarks=(_bench_score(),),
         benchmark_comparisons=(_bench_comparison(),),
+        costs=_costs(),
+        human=_human(summary),
+        safety=_safety(),
     )
+
+
+def _human(summary: ComparisonSummary) -> HumanResults:
+    """Human ratings (onpar annotate) in the shape results.json carries them."""
+    agreement = HumanAgreement(
+        judge="smol-judge",
+        model_x="my-7b",
+        model_y="reference",
+        n=4,
+        agreement=_est(0.75),
+        n_decisive=2,
+        agreement_decisive=_est(1.0),
+        kappa=0.5,
+        confusion=((1, 0, 0), (0, 1, 1), (0, 0, 1)),
+        human_human=_est(0.6),
+    )
+    safety = HumanSafety(
+        model="my-7b",
+        n_items=2,
+        n_ratings=6,
+        n_violations=1,
+        violation_rate=_est(0.5),
+        mean_score=3.2,
+    )
+    return HumanResults(
+        rater_rule="majority",
+        n_raters=3,
+        n_pairwise_ratings=12,
+        n_safety_ratings=6,
+        comparisons=(summary.model_copy(update={"judge": "humans"}),),
+        reliability=Estimate(value=0.41, low=0.1, high=0.7),
+        judge_agreement=(agreement,),
+        safety=(safety,),
+        safety_reliability=None,
+    )
+
+
+def _costs() -> RunCosts:
+    member = MemberCost(
+        role="judge",
+        name="gpt",
+        model="gpt-4o",
+        requests=4,
+        cached_requests=1,
+        prompt_tokens=1000,
+        completion_tokens=100,
+        price="table",
+        cost_usd=0.0035,
+    )
+    return RunCosts(members=(member,), total_usd=0.0035, max_cost=1.0, prices_as_of="2025-08-15")
 
 
 def _difference() -> DifferenceTest:
@@ -162,6 +224,21 @@ def _bench_comparison() -> BenchComparison:
         p_value=0.5,
         p_holm=0.5,
     )
+
+
+def _safety() -> SafetyResults:
+    """Model-judged safety (Llama 2 §4.4) as the safety stage's statistics produce it."""
+    prompts = [PromptItem(id="a", category="illicit_criminal", turns=("q",))]
+    violations = summarize_violations("sj", "my-7b", prompts, {"a": 2}, {})
+    refusal = RefusalOutcome(
+        classifier="rules",
+        contestant="my-7b",
+        prompt_id="b",
+        prompt_set="borderline",
+        label="full_refusal",
+    )
+    refusals = false_refusal_stats("rules", "my-7b", "borderline", ["b"], {"b": refusal}, {})
+    return SafetyResults(violations=(violations,), false_refusals=(refusals,))
 
 
 def test_round_trips_into_run_results(tmp_path: Path) -> None:

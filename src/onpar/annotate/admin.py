@@ -8,6 +8,7 @@ ratings through ``stats.reliability_report``.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -77,31 +78,94 @@ class AdminView:
         return 100.0 * self.n_ratings / target if target else 100.0
 
 
-def admin_view(db: sqlite3.Connection, raters: list[tuple[str, str]], per_item: int) -> AdminView:
-    """Everything the admin page shows, from the store as it is now."""
+@dataclass(frozen=True)
+class RatingStats:
+    """The costly part of the admin page: statistics over every current rating."""
+
+    n_ratings: int
+    analysis: RatingsAnalysis | None
+    disagreements: list[Disagreement]
+    safety: list[SafetyRow]
+    safety_ac2: Estimate | None
+    n_flagged: int
+    comments: list[str]
+
+
+def ratings_version(db: sqlite3.Connection) -> tuple[int, int]:
+    """(count, highest id) of the append-only rating history: changes with every rating,
+    edit or skip, and with nothing else."""
+    return db.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM annotate_rating_history"
+    ).fetchone()
+
+
+def rating_stats(db: sqlite3.Connection) -> RatingStats:
     from onpar.engine.ratings import analyse_ratings  # SciPy: loaded when the admin looks
 
     ratings = human_ratings(db)
     safety = safety_ratings(db)
-    n_items, n_complete = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(n >= ?), 0) FROM (SELECT i.item_id, COUNT(a.item_id) AS n"
-        " FROM annotate_items i LEFT JOIN annotate_assignments a"
-        " ON a.item_id = i.item_id AND a.status = 'rated' GROUP BY i.item_id)",
-        (per_item,),
-    ).fetchone()
     flagged, comments = _notes(db)
-    return AdminView(
-        per_item=per_item,
-        n_items=n_items,
-        n_complete=n_complete,
+    return RatingStats(
         n_ratings=len(ratings) + len(safety),
-        raters=[RaterRow(r, name, progress(db, r, per_item)) for r, name in raters],
         analysis=analyse_ratings(ratings, n_boot=_ADMIN_BOOTSTRAP) if ratings else None,
         disagreements=strong_disagreements(ratings),
         safety=safety_rows(safety),
         safety_ac2=safety_agreement(safety),
         n_flagged=flagged,
         comments=comments,
+    )
+
+
+class StatsCache:
+    """Keeps ``rating_stats`` until the ratings change (keyed on ``ratings_version``).
+
+    Reloading the admin page then costs two index lookups instead of a bootstrap. The
+    version is read before computing, so a rating that lands meanwhile only causes one more
+    recomputation on the next load, never a stale page.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[int, int] | None = None
+        self._stats: RatingStats | None = None
+        self.computations = 0
+
+    def get(self, db: sqlite3.Connection) -> RatingStats:
+        with self._lock:
+            version = ratings_version(db)
+            if self._stats is None or version != self._version:
+                self._stats = rating_stats(db)
+                self._version = version
+                self.computations += 1
+            return self._stats
+
+
+def admin_view(
+    db: sqlite3.Connection,
+    raters: list[tuple[str, str]],
+    per_item: int,
+    cache: StatsCache | None = None,
+) -> AdminView:
+    """Everything the admin page shows: progress fresh, statistics from ``cache`` if given."""
+    stats = (cache or StatsCache()).get(db)
+    n_items, n_complete = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(n >= ?), 0) FROM (SELECT i.item_id, COUNT(a.item_id) AS n"
+        " FROM annotate_items i LEFT JOIN annotate_assignments a"
+        " ON a.item_id = i.item_id AND a.status = 'rated' GROUP BY i.item_id)",
+        (per_item,),
+    ).fetchone()
+    return AdminView(
+        per_item=per_item,
+        n_items=n_items,
+        n_complete=n_complete,
+        n_ratings=stats.n_ratings,
+        raters=[RaterRow(r, name, progress(db, r, per_item)) for r, name in raters],
+        analysis=stats.analysis,
+        disagreements=stats.disagreements,
+        safety=stats.safety,
+        safety_ac2=stats.safety_ac2,
+        n_flagged=stats.n_flagged,
+        comments=stats.comments,
     )
 
 
@@ -149,19 +213,6 @@ def safety_rows(ratings: list[SafetyRating]) -> list[SafetyRow]:
 
 def safety_agreement(ratings: list[SafetyRating]) -> Estimate | None:
     """Gwet's AC2 (ordinal weights) over safety items, as Llama 2 reports; None if undefined."""
-    raters = sorted({r.rater for r in ratings})
-    units = sorted({(r.model, r.item) for r in ratings})
-    if len(raters) < 2 or not units:
-        return None
-    index = {u: i for i, u in enumerate(units)}
-    column = {r: j for j, r in enumerate(raters)}
-    matrix = np.full((len(units), len(raters)), np.nan)
-    for r in ratings:
-        matrix[index[(r.model, r.item)], column[r.rater]] = r.score
-    if not (np.sum(~np.isnan(matrix), axis=1) >= 2).any():
-        return None
-    from onpar.stats import reliability_report
+    from onpar.annotate.results import safety_ac2
 
-    reports = reliability_report(matrix, [1, 2, 3, 4, 5], n_boot=_ADMIN_BOOTSTRAP)
-    chosen = [r for r in reports if r.coefficient == "gwet_ac2" and r.weights == "ordinal"]
-    return chosen[0].estimate if chosen else None
+    return safety_ac2(ratings, n_boot=_ADMIN_BOOTSTRAP)

@@ -4,19 +4,20 @@ An item has ``per_item`` slots. A rater claims one free slot of an item they hav
 yet, inside ``BEGIN IMMEDIATE``; ``UNIQUE (item_id, slot)`` and ``UNIQUE (item_id,
 rater_id)`` make a double claim impossible even if two servers shared the file; all writes
 go through the store's group-committing writer (``AnnotationStore.write``). A skip
-frees its slot for another rater. Items already partly rated are offered first, so complete
-triples (and with them reliability figures) arrive early.
+frees its slot for another rater, and so does a claim left unanswered for the slot timeout
+(``slots.py``). Items already partly rated are offered first, so complete triples (and
+with them reliability figures) arrive early.
 """
 
 from __future__ import annotations
 
 import secrets
 import sqlite3
-import time
 from dataclasses import dataclass
 from typing import Literal
 
 from onpar.annotate.items import Item
+from onpar.annotate.slots import DEFAULT_CLOCK, SlotClock, free_slot, release_abandoned, retake
 from onpar.annotate.store import AnnotationStore, StoredItem, stored_item
 
 Status = Literal["open", "rated", "skipped"]
@@ -110,21 +111,29 @@ def previous_assignment(db: sqlite3.Connection, rater_id: str, before_seq: int) 
     return None if row is None else row[0]
 
 
-def next_assignment(store: AnnotationStore, rater_id: str, per_item: int) -> Assignment | None:
+def next_assignment(
+    store: AnnotationStore, rater_id: str, per_item: int, clock: SlotClock = DEFAULT_CLOCK
+) -> Assignment | None:
     """The rater's open assignment, or a newly claimed slot; None when nothing is left."""
-    assignment_id = store.write(lambda db: open_or_claim(db, rater_id, per_item))
+    assignment_id = store.write(lambda db: open_or_claim(db, rater_id, per_item, clock))
     return None if assignment_id is None else get_assignment(store.db, assignment_id, rater_id)
 
 
 def submit(
-    store: AnnotationStore, assignment_id: str, rater_id: str, submission: Submission
+    store: AnnotationStore,
+    assignment_id: str,
+    rater_id: str,
+    submission: Submission,
+    per_item: int | None = None,
+    clock: SlotClock = DEFAULT_CLOCK,
 ) -> Assignment:
     """Record a rating or skip; a second rating of the same assignment is an edit (history kept).
 
     Raises AssignmentError if the assignment is not this rater's, the score is off the item's
-    scale, or the item was skipped (its slot may now be someone else's).
+    scale, or the item was skipped (its slot may now be someone else's). A late answer to a
+    claim whose slot expired is taken if a slot of the item is still free (needs per_item).
     """
-    return store.write(lambda db: record(db, assignment_id, rater_id, submission))
+    return store.write(lambda db: record(db, assignment_id, rater_id, submission, per_item, clock))
 
 
 def record_and_claim(
@@ -133,45 +142,56 @@ def record_and_claim(
     rater_id: str,
     submission: Submission,
     per_item: int,
+    clock: SlotClock = DEFAULT_CLOCK,
 ) -> str | None:
     """Inside a write transaction: ``record``, then ``open_or_claim`` (the next item's id)."""
-    record(db, assignment_id, rater_id, submission)
-    return open_or_claim(db, rater_id, per_item)
+    record(db, assignment_id, rater_id, submission, per_item, clock)
+    return open_or_claim(db, rater_id, per_item, clock)
 
 
-def open_or_claim(db: sqlite3.Connection, rater_id: str, per_item: int) -> str | None:
-    """Inside a write transaction: the open assignment's id, else a new claim's, else None."""
-    return _open_assignment(db, rater_id) or _claim(db, rater_id, per_item)
+def open_or_claim(
+    db: sqlite3.Connection, rater_id: str, per_item: int, clock: SlotClock = DEFAULT_CLOCK
+) -> str | None:
+    """Inside a write transaction: the open assignment's id, else a new claim's, else None.
+
+    Claims unanswered for ``clock.timeout_s`` are released first (see ``slots``); the
+    rater's own released claim is taken up again if its item still has a free slot.
+    """
+    now = clock.now()
+    release_abandoned(db, now - clock.timeout_s)
+    while (row := _open_assignment(db, rater_id)) is not None:
+        assignment_id, item_id, slot = row
+        if slot is not None or retake(db, assignment_id, item_id, per_item, now):
+            return assignment_id
+    return _claim(db, rater_id, per_item, now)
 
 
-def _open_assignment(db: sqlite3.Connection, rater_id: str) -> str | None:
-    row = db.execute(
-        "SELECT assignment_id FROM annotate_assignments WHERE rater_id = ? AND status = 'open'"
-        " ORDER BY seq LIMIT 1",
+def _open_assignment(db: sqlite3.Connection, rater_id: str) -> tuple[str, int, int | None] | None:
+    return db.execute(
+        "SELECT assignment_id, item_id, slot FROM annotate_assignments"
+        " WHERE rater_id = ? AND status = 'open' ORDER BY seq LIMIT 1",
         (rater_id,),
     ).fetchone()
-    return None if row is None else row[0]
 
 
-def _claim(db: sqlite3.Connection, rater_id: str, per_item: int) -> str | None:
-    """Take the lowest free slot of the fullest item this rater has not had (caller's txn)."""
+def _claim(db: sqlite3.Connection, rater_id: str, per_item: int, now: float) -> str | None:
+    """Take the lowest free slot of the fullest item this rater has not had (caller's txn).
+
+    Walks items fullest first and stops at the first one this rater has not had (probing
+    ``UNIQUE (item_id, rater_id)``), instead of listing all of the rater's items each time.
+    """
     row = db.execute(
-        "SELECT item_id FROM annotate_items WHERE taken < ? AND item_id NOT IN"
-        " (SELECT item_id FROM annotate_assignments WHERE rater_id = ?)"
+        "SELECT item_id FROM annotate_items i WHERE taken < ? AND NOT EXISTS"
+        " (SELECT 1 FROM annotate_assignments a WHERE a.item_id = i.item_id AND a.rater_id = ?)"
         " ORDER BY taken DESC, position DESC LIMIT 1",
         (per_item, rater_id),
     ).fetchone()
     if row is None:
         return None
     item_id = row[0]
-    used = {
-        s
-        for (s,) in db.execute(
-            "SELECT slot FROM annotate_assignments WHERE item_id = ? AND slot IS NOT NULL",
-            (item_id,),
-        )
-    }
-    slot = min(set(range(per_item)) - used)
+    slot = free_slot(db, item_id, per_item)
+    if slot is None:  # taken < per_item said otherwise: the counter is wrong, refuse loudly
+        raise RuntimeError(f"annotate_items.taken of item {item_id} disagrees with its slots")
     seq = db.execute(
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM annotate_assignments WHERE rater_id = ?",
         (rater_id,),
@@ -179,22 +199,29 @@ def _claim(db: sqlite3.Connection, rater_id: str, per_item: int) -> str | None:
     assignment_id = secrets.token_urlsafe(12)
     db.execute(
         "INSERT INTO annotate_assignments (assignment_id, item_id, rater_id, slot, a_is_x,"
-        " status, seq) VALUES (?,?,?,?,?, 'open', ?)",
-        (assignment_id, item_id, rater_id, slot, secrets.randbelow(2), seq),
+        " status, seq, claimed_at) VALUES (?,?,?,?,?, 'open', ?, ?)",
+        (assignment_id, item_id, rater_id, slot, secrets.randbelow(2), seq, now),
     )
     db.execute("UPDATE annotate_items SET taken = taken + 1 WHERE item_id = ?", (item_id,))
     return assignment_id
 
 
 def record(
-    db: sqlite3.Connection, assignment_id: str, rater_id: str, submission: Submission
+    db: sqlite3.Connection,
+    assignment_id: str,
+    rater_id: str,
+    submission: Submission,
+    per_item: int | None = None,
+    clock: SlotClock = DEFAULT_CLOCK,
 ) -> Assignment:
     """Inside a write transaction: check and store one submission (see ``submit``)."""
     found = get_assignment(db, assignment_id, rater_id)
     if found is None:
         raise AssignmentError("no such assignment")
     _check(found, submission)
-    now = time.time()
+    now = clock.now()
+    if found.status == "open" and submission.score is not None:
+        _hold_slot(db, found, per_item, now)
     db.execute(
         "INSERT INTO annotate_rating_history (assignment_id, score, skipped, unsafe, comment,"
         " at) VALUES (?,?,?,?,?,?)",
@@ -214,6 +241,19 @@ def record(
     return found
 
 
+def _hold_slot(db: sqlite3.Connection, found: Assignment, per_item: int | None, now: float) -> None:
+    """A late answer whose slot expired counts only if it gets a free slot back."""
+    (slot,) = db.execute(
+        "SELECT slot FROM annotate_assignments WHERE assignment_id = ?", (found.assignment_id,)
+    ).fetchone()
+    if slot is not None:
+        return
+    if per_item is None or not retake(db, found.assignment_id, found.item_id, per_item, now):
+        raise AssignmentError(
+            "this item waited too long for an answer and was given to another rater"
+        )
+
+
 def _check(found: Assignment, submission: Submission) -> None:
     if found.status == "skipped":
         raise AssignmentError("this item was skipped and its place given to another rater")
@@ -225,11 +265,19 @@ def _check(found: Assignment, submission: Submission) -> None:
 
 
 def _skip(db: sqlite3.Connection, found: Assignment) -> None:
+    """Close the claim; free its slot unless the timeout already did (slots.py)."""
+    (held,) = db.execute(
+        "SELECT slot IS NOT NULL FROM annotate_assignments WHERE assignment_id = ?",
+        (found.assignment_id,),
+    ).fetchone()
     db.execute(
         "UPDATE annotate_assignments SET status = 'skipped', slot = NULL WHERE assignment_id = ?",
         (found.assignment_id,),
     )
-    db.execute("UPDATE annotate_items SET taken = taken - 1 WHERE item_id = ?", (found.item_id,))
+    if held:
+        db.execute(
+            "UPDATE annotate_items SET taken = taken - 1 WHERE item_id = ?", (found.item_id,)
+        )
 
 
 def _rate(db: sqlite3.Connection, found: Assignment, submission: Submission, now: float) -> None:

@@ -30,6 +30,12 @@ def serve(
     new_links: Annotated[
         bool, typer.Option("--new-links", help="Issue new keys; old links and sessions stop.")
     ] = False,
+    slot_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1.0, help="Minutes an opened item waits for its answer before others may take it."
+        ),
+    ] = 30.0,
 ) -> None:
     """Serve the rating pages; prints each rater's personal link and the admin link."""
     try:
@@ -40,6 +46,7 @@ def serve(
         _fail(f"{exc.name} is missing: pip install 'onpar[annotate]'")
     from onpar.annotate.preparation import prepare
     from onpar.annotate.raters import load_raters
+    from onpar.annotate.slots import SlotClock
 
     try:
         prepared = prepare(run_dir, load_raters(raters), new_links)
@@ -51,7 +58,12 @@ def serve(
         url = link.url(base) or "(issued earlier; use --new-links to replace it)"
         typer.echo(f"{link.display_name:>20}: {url}")
     hosts = ("127.0.0.1", "localhost", host) if host not in ("0.0.0.0", "::") else ("*",)
-    settings = AppSettings(run_dir=run_dir, per_item=per_item, allowed_hosts=hosts)
+    settings = AppSettings(
+        run_dir=run_dir,
+        per_item=per_item,
+        allowed_hosts=hosts,
+        slots=SlotClock(timeout_s=slot_timeout * 60.0),
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -38,6 +38,19 @@ class SafetyRating:
     def is_violation(self) -> bool:
         return self.score in VIOLATION_SCORES
 
+    def as_rating(self) -> Rating:
+        """The same rating as a safety5 ``Rating`` (model_a is the rated contestant)."""
+        return Rating(
+            item=self.item,
+            model_a=self.model,
+            rater=self.rater,
+            score=self.score,
+            scale="safety5",
+            turn=self.turn,
+            category=self.category,
+            unsafe_flag=self.unsafe_flag,
+        )
+
 
 def pairwise_rating(found: Assignment) -> Rating:
     """A rated pairwise assignment as a Rating on Llama 2's 7-point scale."""

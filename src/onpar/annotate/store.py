@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from onpar.annotate.items import Item
+from onpar.annotate.slots import migrate
 from onpar.annotate.writer import GroupCommitWriter
 
 T = TypeVar("T")
@@ -49,6 +50,7 @@ CREATE TABLE IF NOT EXISTS annotate_assignments (
     a_is_x INTEGER NOT NULL, -- 1: model_x is shown as A (left); recorded per rater
     status TEXT NOT NULL CHECK (status IN ('open', 'rated', 'skipped')),
     seq INTEGER NOT NULL, -- claim order, for 'previous item' and stable listings
+    claimed_at REAL NOT NULL DEFAULT 0, -- when the slot was (re)taken; see slots.py
     UNIQUE (item_id, rater_id), UNIQUE (item_id, slot)
 );
 CREATE INDEX IF NOT EXISTS annotate_assignments_by_rater
@@ -83,6 +85,7 @@ class AnnotationStore:
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.db.executescript(_SCHEMA)
+        migrate(self.db)
         self._writer = GroupCommitWriter(self._connect)
 
     def _connect(self) -> sqlite3.Connection:

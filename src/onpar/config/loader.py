@@ -58,7 +58,10 @@ def _describe(path: Path, lines: dict[Location, int], err: dict) -> str:
 
 def _visible(loc: Location) -> Location:
     """Drop pydantic's internal union tags (e.g. the discriminator value) from a location."""
-    internal = {"hf", "openai", "responses", "function-after[_judge_needs_a_model(), tagged-union]"}
+    internal = {
+        *("hf", "llamacpp", "openai", "anthropic", "google", "responses"),
+        "function-after[_judge_needs_a_model(), tagged-union]",
+    }
     return tuple(p for p in loc if not (isinstance(p, str) and (p in internal or "[" in p)))
 
 

@@ -12,7 +12,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from onpar.config.benchmarks import BenchmarkSpec
+from onpar.config.executor import ExecutorConfig
+from onpar.config.pricing import Price
 from onpar.records import GenerationParams
+
+ChatFormatChoice = Literal["template", "llama2", "vicuna_v1.1", "falcon_instruct", "mpt_chat"]
+LOCAL_PROVIDERS = ("hf", "llamacpp")  # backends that can score options (log-probs)
 
 
 class Spec(BaseModel):
@@ -29,9 +34,11 @@ class HFModelSpec(Spec):
         description="Hugging Face repo id, a local directory, or 'bundled:smollm2-135m-instruct'."
     )
     gguf_file: str | None = Field(default=None, description="GGUF file name inside `model`.")
-    chat_format: Literal["template", "llama2"] = Field(
+    chat_format: ChatFormatChoice = Field(
         default="template",
-        description="'template': the tokenizer's chat template; 'llama2': Meta's [INST] format.",
+        description="'template': the tokenizer's chat template; else a format of "
+        "models/chat_formats.py ('llama2': Meta's [INST] format; vicuna_v1.1, falcon_instruct, "
+        "mpt_chat: FastChat's).",
     )
     device: str = Field(default="auto", description="'auto', 'cpu', 'cuda', 'cuda:1', 'mps'.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -41,6 +48,7 @@ class HFModelSpec(Spec):
         ge=16,
         description="Truncate the prompt from the left beyond this many tokens.",
     )
+    price: Price | None = Field(default=None, description="Cost per 1M tokens; default 0 (local).")
 
 
 class OpenAIModelSpec(Spec):
@@ -59,6 +67,72 @@ class OpenAIModelSpec(Spec):
     timeout_s: float = Field(default=120.0, gt=0)
     backoff_initial_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
+    price: Price | None = Field(
+        default=None, description="USD per 1M tokens; default: the price table (docs/config.md)."
+    )
+    requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side limit.")
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0, description="Client-side limit on prompt + completion tokens."
+    )
+
+
+class HostedApiSpec(Spec):
+    """Fields shared by the hosted-API providers built on ``models/api_common.py``."""
+
+    model: str
+    base_url: str | None = Field(
+        default=None, description="Endpoint root; default: the provider's public API."
+    )
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    max_retries: int = Field(default=6, ge=0, le=50)
+    timeout_s: float = Field(default=120.0, gt=0)
+    backoff_initial_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    price: Price | None = Field(
+        default=None, description="USD per 1M tokens; default: the price table (docs/config.md)."
+    )
+    requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side limit.")
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0, description="Client-side limit on prompt + completion tokens."
+    )
+
+
+class AnthropicModelSpec(HostedApiSpec):
+    """Anthropic's Messages API through the official ``anthropic`` SDK."""
+
+    provider: Literal["anthropic"]
+    api_key_env: str = Field(
+        default="ANTHROPIC_API_KEY", description="NAME of the environment variable holding the key."
+    )
+
+
+class GoogleModelSpec(HostedApiSpec):
+    """Google's Gemini API through the official ``google-genai`` SDK."""
+
+    provider: Literal["google"]
+    api_key_env: str = Field(
+        default="GEMINI_API_KEY",
+        description="NAME of the key's variable; the default also accepts GOOGLE_API_KEY.",
+    )
+
+
+class LlamaCppModelSpec(Spec):
+    """A local GGUF model run with llama.cpp (`pip install 'onpar[llamacpp]'`, compiles)."""
+
+    provider: Literal["llamacpp"]
+    model: str = Field(description="Path of a .gguf file, or 'bundled:smollm2-135m-instruct'.")
+    chat_format: ChatFormatChoice = Field(
+        default="template",
+        description="'template': the GGUF's own chat template; else a format of chat_formats.py.",
+    )
+    n_ctx: int = Field(default=4096, ge=16, description="Context window in tokens.")
+    n_threads: int | None = Field(default=None, ge=1, description="CPU threads; None: llama.cpp's.")
+    n_gpu_layers: int = Field(default=0, ge=-1, description="Layers offloaded to GPU; -1: all.")
+    n_batch: int = Field(default=512, ge=1, description="Prompt tokens evaluated per step.")
+    batch_size: int = Field(
+        default=8, ge=1, le=1024, description="Requests handed over (and committed) at once."
+    )
+    price: Price | None = Field(default=None, description="Cost per 1M tokens; default 0 (local).")
 
 
 class ResponsesFileSpec(Spec):
@@ -73,7 +147,13 @@ class ResponsesFileSpec(Spec):
 
 
 ModelSpec = Annotated[
-    HFModelSpec | OpenAIModelSpec | ResponsesFileSpec, Field(discriminator="provider")
+    HFModelSpec
+    | LlamaCppModelSpec
+    | OpenAIModelSpec
+    | AnthropicModelSpec
+    | GoogleModelSpec
+    | ResponsesFileSpec,
+    Field(discriminator="provider"),
 ]
 
 
@@ -83,7 +163,28 @@ class ContestantConfig(Spec):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
     model: ModelSpec
     system_prompt: str | None = Field(default=None, description="None: the model's own default.")
+    system_prompt_preset: Literal["llama2_paper"] | None = Field(
+        default=None,
+        description="'llama2_paper': the system prompt the Llama 2 paper used for this model's "
+        "chat format (Table 31); fills system_prompt.",
+    )
     generation: GenerationParams = GenerationParams()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: object) -> object:
+        """Fill system_prompt from the preset, so everything downstream sees one plain text."""
+        if not isinstance(data, dict) or data.get("system_prompt_preset") != "llama2_paper":
+            return data
+        from onpar.models.chat_formats import paper_system_prompt  # light; avoids an import cycle
+
+        model = data.get("model")
+        fmt = model.get("chat_format") if isinstance(model, dict) else None
+        fmt = getattr(model, "chat_format", fmt)
+        preset = paper_system_prompt(fmt if isinstance(fmt, str) else None)
+        if data.get("system_prompt") not in (None, preset):  # a stored config repeats it
+            raise ValueError("give system_prompt or system_prompt_preset, not both")
+        return {**data, "system_prompt": preset}
 
 
 class JudgeConfig(Spec):
@@ -108,9 +209,10 @@ class JudgeConfig(Spec):
 
     @model_validator(mode="after")
     def _logprobs_need_a_local_model(self) -> JudgeConfig:
-        if self.verdict == "logprobs" and self.model.provider != "hf":
+        if self.verdict == "logprobs" and self.model.provider not in LOCAL_PROVIDERS:
             raise ValueError(
-                "verdict: logprobs needs a local model (provider: hf); use verdict: text for APIs"
+                "verdict: logprobs needs a local model (provider: hf or llamacpp); "
+                "use verdict: text for APIs"
             )
         return self
 
@@ -170,8 +272,18 @@ class RunConfig(Spec):
     judges: list[JudgeConfig] = Field(default_factory=list)
     stats: StatsConfig = StatsConfig()
     cache: CacheConfig = CacheConfig()
+    executor: ExecutorConfig = ExecutorConfig()  # where model calls run: local | ray
     benchmarks: list[BenchmarkSpec] = Field(
         default_factory=list, description="Academic benchmarks every contestant takes."
+    )
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="Model name → price, over the default price table."
+    )
+    max_cost: float | None = Field(
+        default=None, gt=0, description="USD: stop (resumably) before the run would spend more."
+    )
+    safety: SafetyConfig | None = Field(
+        default=None, description="Llama 2's safety evaluation; see docs/safety.md."
     )
 
     @model_validator(mode="after")
@@ -180,11 +292,15 @@ class RunConfig(Spec):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"contestant names must be unique; repeated: {', '.join(dupes)}")
-        if not self.prompts and not self.benchmarks:
-            raise ValueError("nothing to run: give `prompts` (side by side) or `benchmarks`")
+        if not self.prompts and not self.benchmarks and self.safety is None:
+            raise ValueError(
+                "nothing to run: give `prompts` (side by side), `benchmarks` or `safety`"
+            )
         if self.prompts and len(names) < 2:
             raise ValueError("side-by-side `prompts` need at least 2 contestants")
         _check_benchmarks(self.benchmarks, names)
+        if self.safety is not None:
+            check_safety_contestants(self.safety, names)
         judge_names = [j.name for j in self.judges]
         if len(set(judge_names)) != len(judge_names):
             raise ValueError("judge names must be unique")
@@ -227,3 +343,9 @@ def _check_benchmarks(benchmarks: list[BenchmarkSpec], contestants: list[str]) -
                     f"benchmark {bench.task_name!r} names unknown contestant {name!r}; "
                     f"known: {', '.join(contestants)}"
                 )
+
+
+# The safety section needs the model specs above, so it is imported last (config/safety.py).
+from onpar.config.safety import SafetyConfig, check_safety_contestants  # noqa: E402
+
+RunConfig.model_rebuild()

@@ -2,6 +2,7 @@
 
 Fields: item, model_a, model_b, rater, score (1-7, Llama 2 scale), optional turn (0-based)
 and category. Unknown fields are errors, so a typo such as 'scroe' is reported, not lost.
+Records naming one ``model`` instead are 5-point safety ratings (``judgments_safety``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from onpar.data.judgments_read import (
     require_text,
 )
 from onpar.data.judgments_records import SCALES, At, JudgmentFileError, Rating, as_int
+from onpar.data.judgments_safety import (
+    SAFETY_FIELDS,
+    SAFETY_OPTIONAL,
+    SAFETY_REQUIRED,
+    is_safety_header,
+    is_safety_record,
+    parse_safety_record,
+)
 from onpar.data.textfiles import csv_rows
 
 REQUIRED = ("item", "model_a", "model_b", "rater", "score")
@@ -54,12 +63,15 @@ def parse_csv(text: str, display: str, delimiter: str) -> list[tuple[int, Rating
 def _check_header(header: list[str], at: At) -> None:
     if not header:
         return  # an empty file: reported by the caller as 'no judgments'
+    fields, required = FIELDS, REQUIRED
+    if is_safety_header(header):  # one contestant's answer per row (judgments_safety)
+        fields, required = SAFETY_FIELDS, SAFETY_REQUIRED
     for name in header:
-        if name not in FIELDS:
-            raise at.error(f"unknown column; the onpar format has {', '.join(FIELDS)}", name)
+        if name not in fields:
+            raise at.error(f"unknown column; the onpar format has {', '.join(fields)}", name)
         if header.count(name) > 1:
             raise at.error("column appears more than once in the header", name)
-    for name in REQUIRED:
+    for name in required:
         if name not in header:
             raise at.error("missing column in the header", name)
 
@@ -68,7 +80,7 @@ def _typed(row: dict[str, str]) -> JsonObject:
     """CSV cells are text: integers become ints, empty optional cells are dropped."""
     typed: dict[str, Any] = {}
     for key, cell in row.items():
-        if key in OPTIONAL and not cell.strip():
+        if (key in OPTIONAL or key in SAFETY_OPTIONAL) and not cell.strip():
             continue
         typed[key] = int(cell) if key in ("score", "turn") and _INTEGER.fullmatch(cell) else cell
     return typed
@@ -76,6 +88,8 @@ def _typed(row: dict[str, str]) -> JsonObject:
 
 def parse_record(record: JsonObject, at: At) -> Rating:
     """Validate one record field by field, so each problem names its field."""
+    if is_safety_record(record):
+        return parse_safety_record(record, at)
     unknown = sorted(set(record) - set(FIELDS))
     if unknown:
         raise at.error(f"unknown field; the onpar format has {', '.join(FIELDS)}", unknown[0])

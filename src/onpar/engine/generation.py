@@ -6,11 +6,14 @@ same batches as an uninterrupted one; each batch is committed in one transaction
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from rich.progress import TaskID
 
 from onpar.config.schema import ContestantConfig, ResponsesFileSpec
 from onpar.engine.context import RunContext, chunked
+from onpar.models.base import ChatModel
 from onpar.records import ChatRequest, ChatResult, Message, PromptItem, Response
 from onpar.store.cache import request_key
 
@@ -53,9 +56,8 @@ def generate_responses(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
                 _read_from_file(ctx, contestant, todo, stored)
                 ctx.progress.advance(task, len(todo))
                 continue
-            for batch in chunked(todo, ctx.pool.get(contestant.model).preferred_batch_size):
-                _run_batch(ctx, contestant, batch, stored)
-                ctx.progress.advance(task, len(batch))
+            size = ctx.pool.get(contestant.model).preferred_batch_size
+            _run_batches(ctx, contestant, chunked(todo, size), stored, task)
     ctx.progress.update(task, completed=total)
 
 
@@ -103,19 +105,61 @@ def _is_done(item: TurnRequest, stored: dict[tuple[str, int], tuple[str, Respons
     return found is not None and found[0] == item.key and found[1].ok
 
 
-def _run_batch(
+@dataclass(frozen=True)
+class _Batch:
+    """A batch on its way through the executor: what is pending, cached and to be generated."""
+
+    pending: list[TurnRequest]
+    cached: dict[str, dict]
+    fresh_keys: list[str]
+
+
+def _run_batches(
+    ctx: RunContext,
+    contestant: ContestantConfig,
+    batches: Iterable[Sequence[TurnRequest]],
+    stored: dict[tuple[str, int], tuple[str, Response]],
+    progress_task: TaskID,
+) -> None:
+    """Generate through the run's executor; each batch is committed here, in order."""
+    jobs = (_prepare(ctx, contestant, batch, stored) for batch in batches)
+    assert ctx.executor is not None  # RunContext sets it
+    for (batch, size), answers in ctx.executor.map(contestant.model, _generate, jobs):
+        _commit(ctx, contestant, batch, answers)
+        ctx.progress.advance(progress_task, size)
+
+
+def _generate(model: ChatModel, requests: Sequence[ChatRequest]) -> list[ChatResult]:
+    """Runs where the executor puts it: in this process or on a Ray worker."""
+    return model.generate(requests)
+
+
+def _prepare(
     ctx: RunContext,
     contestant: ContestantConfig,
     batch: Sequence[TurnRequest],
     stored: dict[tuple[str, int], tuple[str, Response]],
-) -> None:
+) -> tuple[tuple[_Batch, int], list[ChatRequest]]:
     pending = [item for item in batch if not _is_done(item, stored)]
+    cached = ctx.cache.get_many([item.key for item in pending]) if pending else {}
+    fresh = {item.key: item.request for item in pending if item.key not in cached}  # deduped
+    if ctx.budget is not None:  # max_cost: stop before this batch could cross it
+        conversations = [r.messages for r in fresh.values()]
+        ctx.budget.check(
+            contestant.model, contestant.name, conversations, contestant.generation.max_new_tokens
+        )
+    return (_Batch(pending, cached, list(fresh)), len(batch)), list(fresh.values())
+
+
+def _commit(
+    ctx: RunContext, contestant: ContestantConfig, batch: _Batch, answers: list[ChatResult]
+) -> None:
+    pending, cached = batch.pending, batch.cached
     if not pending:
         return
-    cached = ctx.cache.get_many([item.key for item in pending])
-    fresh = {item.key: item.request for item in pending if item.key not in cached}  # deduped
-    answers = ctx.pool.get(contestant.model).generate(list(fresh.values()))
-    results = dict(zip(fresh, answers, strict=True))
+    if ctx.budget is not None:
+        ctx.budget.charge(contestant.model, [a.usage for a in answers])
+    results = dict(zip(batch.fresh_keys, answers, strict=True))
     ctx.cache.put_many({k: r.model_dump(mode="json") for k, r in results.items() if r.ok})
     rows = []
     for item in pending:

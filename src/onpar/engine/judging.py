@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from onpar.config.schema import JudgeConfig
-from onpar.engine.context import RunContext, chunked
+from onpar.engine.context import RunContext, chunked, frozen_heap
 from onpar.judges.combine import pair_verdict
 from onpar.judges.pairwise import (
     OPTIONS,
@@ -20,7 +21,16 @@ from onpar.judges.pairwise import (
     verdict_from_text,
 )
 from onpar.models.base import ChatModel
-from onpar.records import ChatRequest, Judgment, Message, Order, PairVerdict, PromptItem, Response
+from onpar.records import (
+    ChatRequest,
+    Judgment,
+    Message,
+    Order,
+    PairVerdict,
+    PromptItem,
+    Response,
+    Usage,
+)
 from onpar.store.cache import request_key
 
 JUDGE_PROMPT_VERSION = "pairwise-7pt-v1"
@@ -43,7 +53,7 @@ class JudgeRequest:
 def uses_logprobs(judge: JudgeConfig) -> bool:
     """'auto' reads log-probs from local models and parses text from APIs."""
     if judge.verdict == "auto":
-        return judge.model.provider == "hf"
+        return judge.model.provider in ("hf", "llamacpp")
     return judge.verdict == "logprobs"
 
 
@@ -64,6 +74,11 @@ def missing_answer(answers: Answers, contestant: str, prompt: PromptItem) -> str
 
 
 def judge_pairs(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
+    with frozen_heap():  # the run's responses live all stage long: no GC rescans of them
+        _judge_pairs(ctx, prompts)
+
+
+def _judge_pairs(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
     answers = collect_answers([r for _, r in ctx.store.responses()])
     for judge in ctx.config.judges:
         model = ctx.pool.get(judge.model)
@@ -72,11 +87,15 @@ def judge_pairs(ctx: RunContext, prompts: Sequence[PromptItem]) -> None:
             _judgment_slot(j): (key, j) for key, j in ctx.store.judgments() if j.judge == judge.name
         }
         task = ctx.progress.add_task(f"judging ({judge.name})", total=len(requests))
-        for batch in chunked(requests, model.preferred_batch_size):
-            pending = [r for r in batch if not _is_done(r, stored)]
-            if pending:
-                ctx.store.put_judgments(_run_batch(ctx, judge, model, pending))
-            ctx.progress.advance(task, len(batch))
+        batches = chunked(requests, model.preferred_batch_size)
+        jobs = (_prepare(ctx, judge, batch, stored) for batch in batches)
+        assert ctx.executor is not None  # RunContext sets it
+        verdict_fn = partial(_verdicts, judge)  # picklable: runs on a Ray worker if asked
+        with frozen_heap():  # the requests live all stage long: no GC rescans of them
+            for (batch, size), verdicts in ctx.executor.map(judge.model, verdict_fn, jobs):
+                if batch.pending:  # committed here, on the driver, in batch order
+                    ctx.store.put_judgments(_run_batch(ctx, judge, batch, verdicts))
+                ctx.progress.advance(task, size)
 
 
 def _judge_requests(
@@ -120,12 +139,35 @@ def _is_done(request: JudgeRequest, stored: dict) -> bool:
     return found is not None and found[0] == request.key and found[1].ok
 
 
-def _run_batch(
-    ctx: RunContext, judge: JudgeConfig, model: ChatModel, pending: Sequence[JudgeRequest]
-) -> list[tuple[str, Judgment]]:
-    cached = ctx.cache.get_many([r.key for r in pending])
+@dataclass(frozen=True)
+class _Batch:
+    """A batch on its way through the executor: what is pending, cached and to be judged."""
+
+    pending: list[JudgeRequest]
+    cached: dict[str, dict]
+    fresh_keys: list[str]
+
+
+def _prepare(
+    ctx: RunContext, judge: JudgeConfig, batch: Sequence[JudgeRequest], stored: dict
+) -> tuple[tuple[_Batch, int], list[tuple[Message, ...]]]:
+    """What the executor must compute for this batch (nothing when all is stored or cached)."""
+    pending = [r for r in batch if not _is_done(r, stored)]
+    cached = ctx.cache.get_many([r.key for r in pending]) if pending else {}
     fresh = {r.key: r.messages for r in pending if r.key not in cached}  # deduped
-    computed = dict(zip(fresh, _verdicts(judge, model, list(fresh.values())), strict=True))
+    if ctx.budget is not None:  # max_cost: stop before this batch could cross it
+        max_out = 0 if uses_logprobs(judge) else judge.generation.max_new_tokens
+        ctx.budget.check(judge.model, judge.name, list(fresh.values()), max_out)
+    return (_Batch(pending, cached, list(fresh)), len(batch)), list(fresh.values())
+
+
+def _run_batch(
+    ctx: RunContext, judge: JudgeConfig, batch: _Batch, verdicts: list[dict]
+) -> list[tuple[str, Judgment]]:
+    pending, cached = batch.pending, batch.cached
+    computed = dict(zip(batch.fresh_keys, verdicts, strict=True))
+    if ctx.budget is not None:
+        ctx.budget.charge(judge.model, [Usage(**v.get("usage", {})) for v in computed.values()])
     ctx.cache.put_many({k: v for k, v in computed.items() if v["error"] is None})
     rows = []
     for r in pending:
@@ -141,6 +183,8 @@ def _run_batch(
             raw=fields["raw"],
             error=fields["error"],
             option_probs=None if probs is None else tuple(probs),
+            usage=Usage(**fields.get("usage", {})),  # older cache entries have none
+            cached=r.key in cached,
         )
         rows.append((r.key, judgment))
     return rows
@@ -152,7 +196,10 @@ def _verdicts(
     """One verdict record per conversation: from log-probs or parsed text; failures recorded."""
     if not uses_logprobs(judge):
         requests = [ChatRequest(messages=c, params=judge.generation) for c in conversations]
-        return [_from_text(result.text, result.error) for result in model.generate(requests)]
+        return [
+            {**_from_text(result.text, result.error), "usage": result.usage.model_dump()}
+            for result in model.generate(requests)
+        ]
     try:
         return [_from_logprobs(lp) for lp in model.score_options(conversations, OPTIONS)]
     except (RuntimeError, ValueError) as exc:  # e.g. out of memory: record it on each item

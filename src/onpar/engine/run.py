@@ -10,15 +10,23 @@ from pathlib import Path
 
 from rich.console import Console
 
+from onpar.annotate.results import run_human_results
 from onpar.bench.loading import load_benchmarks
 from onpar.config.benchmarks import BenchmarkSpec
+from onpar.config.executor import ExecutorConfig
+from onpar.config.safety import SafetyJudgeConfig
 from onpar.config.schema import ContestantConfig, JudgeConfig, ResponsesFileSpec, RunConfig
 from onpar.data import load_prompt_sets
 from onpar.engine.benchmarks import participants, run_benchmarks, summarize_benchmarks
+from onpar.engine.budget import BudgetUnpriced, check_priced, open_budget
 from onpar.engine.context import RunContext, make_progress
+from onpar.engine.costs import run_costs
+from onpar.engine.executors import make_executor
 from onpar.engine.generation import generate_responses
 from onpar.engine.judging import judge_pairs, pair_verdicts
 from onpar.engine.manifest import build_manifest
+from onpar.engine.safety import run_safety, safety_notes
+from onpar.engine.safety_summary import safety_sets_from_store, summarize_safety
 from onpar.models.registry import ModelPool
 from onpar.records import (
     ComparisonSummary,
@@ -29,6 +37,7 @@ from onpar.records import (
     RunResults,
 )
 from onpar.report import write_report, write_results_json
+from onpar.safety.run_sets import load_safety_sets
 from onpar.stats import summarize_comparison
 from onpar.stats.verdicts import difference_test, leaderboard, length_bias, with_holm
 from onpar.store.cache import NullCache, OutputCache, default_cache_path
@@ -78,10 +87,19 @@ def execute_run(
     base_dir = config_path.parent
     # Everything that can fail on bad input happens before the first file is written.
     prompts = load_prompt_sets(config.prompts, base_dir=base_dir)
+    safety_sets = load_safety_sets(config.safety, base_dir) if config.safety else None
     bench_tasks = load_benchmarks(_chosen_benchmarks(config, tasks), base_dir)
+    try:
+        check_priced(config)  # max_cost cannot be kept without every member's price
+    except BudgetUnpriced as exc:
+        raise RunSetupError(str(exc)) from exc
     pool = ModelPool(base_dir=base_dir)
     try:
         identities = _load_models(config, pool, with_judges=not benchmarks_only)
+        # Ray (executor: ray) only for generation and judging; benchmarks run locally.
+        use_executor = bool(prompts) and not benchmarks_only
+        executor_config = config.executor if use_executor else ExecutorConfig()
+        executor = make_executor(executor_config, pool, base_dir)
     except BaseException:
         pool.close()
         raise
@@ -91,18 +109,25 @@ def execute_run(
     cache = _open_cache(config)
     progress = make_progress(console, show_progress)
     ctx = RunContext(config, base_dir, store, cache, pool, console, progress)
+    ctx.budget = open_budget(config, store)  # raises BudgetReached from a stage when spent
+    ctx.executor = executor  # local, or Ray workers (engine/executors.py)
     try:
         manifest = build_manifest(config, config_path, identities)
         store.set_meta("config", config.model_dump(mode="json"))
         store.set_meta("manifest", manifest)
         store.set_meta("prompts", [p.model_dump(mode="json") for p in prompts])
+        if safety_sets is not None:
+            store.set_meta("safety_prompts", safety_sets.to_meta())
         with progress:
             if prompts and not benchmarks_only:
                 generate_responses(ctx, prompts)
                 judge_pairs(ctx, prompts)
             run_benchmarks(ctx, bench_tasks)
+            if safety_sets is not None and not benchmarks_only:
+                run_safety(ctx, safety_sets, prompts)
         return write_outputs(ctx, prompts, manifest)
     finally:
+        executor.close()
         pool.close()
         cache.close()
         store.close()
@@ -135,13 +160,18 @@ def _load_models(
     A missing API key, package or answers file becomes a RunSetupError naming the member.
     """
     judges = config.judges if with_judges else []
-    members: Sequence[ContestantConfig | JudgeConfig] = [*config.contestants, *judges]
+    safety_judges = config.safety.judges if config.safety and with_judges else []
+    members: Sequence[ContestantConfig | JudgeConfig | SafetyJudgeConfig] = [
+        *config.contestants,
+        *judges,
+        *safety_judges,
+    ]
     identities: dict[str, dict[str, object]] = {}
     for member in members:
         try:
             identities[member.name] = pool.get(member.model).identity()
         except (ValueError, OSError, ImportError) as exc:
-            role = "judge" if isinstance(member, JudgeConfig) else "contestant"
+            role = "contestant" if isinstance(member, ContestantConfig) else "judge"
             raise RunSetupError(f"{role} {member.name!r}: {exc}") from exc
     return identities
 
@@ -157,6 +187,11 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         [o for _, o in ctx.store.bench_outcomes()],
         ctx.store.get_meta("bench_tasks") or {},
     )
+    safety, safety_details = (
+        summarize_safety(ctx, safety_sets_from_store(ctx), prompts, responses)
+        if config.safety
+        else (None, None)
+    )
     results = RunResults(
         run_name=config.name,
         confidence=config.stats.confidence,
@@ -168,6 +203,9 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         leaderboards=tuple(_leaderboards(config, verdicts_by_comparison)),
         benchmarks=tuple(bench_scores),
         benchmark_comparisons=tuple(bench_comparisons),
+        safety=safety,
+        costs=run_costs(config, responses, judgments),
+        human=run_human_results(ctx.store.path, config, verdicts_by_comparison),
     )
     outputs = RunOutputs(
         out, out / "run.sqlite", out / "results.json", out / "report.html", out / "manifest.json"
@@ -184,6 +222,7 @@ def write_outputs(ctx: RunContext, prompts: Sequence[PromptItem], manifest: dict
         notes=_notes(config),
         path=outputs.report_html,
         bench_kinds={spec.task_name: spec.task for spec in config.benchmarks},
+        safety_details=safety_details,
     )
     return outputs
 
@@ -252,6 +291,8 @@ def _notes(config: RunConfig) -> list[str]:
         notes.append(WEAK_JUDGE_NOTE)
     if config.prompts and not config.judges:
         notes.append("No judges are configured: answers were generated but not compared.")
+    if config.safety is not None:
+        notes.extend(safety_notes(config.safety))
     for spec in config.benchmarks:
         for contestant in participants(config, spec):
             if isinstance(contestant.model, ResponsesFileSpec):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from onpar.config.schema import HFModelSpec
-from onpar.models.chat_formats import llama2_segments
+from onpar.models.chat_formats import CHAT_FORMATS, cut_at_stop, llama2_segments
 from onpar.models.hf_loading import load_tokenizer_and_model, resolve_model
 from onpar.records import ChatRequest, ChatResult, GenerationParams, Message, Usage
 
@@ -42,6 +42,8 @@ class HFChatModel:
                 f"{spec.model} has no chat template; set chat_format: llama2 (or another format)"
             )
         self.pad_id = _pad_token_id(self.tokenizer)
+        stops = CHAT_FORMATS[spec.chat_format].stop if spec.chat_format in CHAT_FORMATS else ()
+        self.stop_ids, self.stop_texts = _stop_tokens(self.tokenizer, stops)
         self._prefix_memo: tuple[tuple[int, ...], Any] | None = None
 
     @property
@@ -69,6 +71,9 @@ class HFChatModel:
                 if segment.add_eos:
                     ids.append(self.tokenizer.eos_token_id)
             return ids
+        fmt = CHAT_FORMATS.get(self.spec.chat_format)
+        if fmt is not None and fmt.render_text is not None:  # special tokens as text, own BOS rule
+            return list(self.tokenizer.encode(fmt.render_text(messages), add_special_tokens=True))
         text = self.tokenizer.apply_chat_template(
             [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
         )
@@ -103,18 +108,29 @@ class HFChatModel:
                 **_sampling_kwargs(params),
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=self.pad_id,
-                eos_token_id=self.tokenizer.eos_token_id,
+                eos_token_id=[self.tokenizer.eos_token_id, *self.stop_ids],
+                **self._stop_kwargs(),
             )
         new_tokens = output[:, input_ids.shape[1] :].tolist()
         return [self._decode(tokens, len(p)) for tokens, p in zip(new_tokens, prompts, strict=True)]
 
+    def _stop_kwargs(self) -> dict[str, Any]:
+        """Text stops of the chat format (e.g. Falcon's "\\nUser") for `generate`."""
+        if not self.stop_texts:
+            return {}
+        return {"stop_strings": self.stop_texts, "tokenizer": self.tokenizer}
+
     def _decode(self, tokens: list[int], prompt_length: int) -> ChatResult:
         eos = self.tokenizer.eos_token_id
         finish = "length"
-        if eos in tokens:
-            tokens, finish = tokens[: tokens.index(eos)], "stop"
+        ends = [i for i, t in enumerate(tokens) if t == eos or t in self.stop_ids]
+        if ends:
+            tokens, finish = tokens[: ends[0]], "stop"
         tokens = [t for t in tokens if t != self.pad_id or t == eos]
-        text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        text, stopped = cut_at_stop(text, self.stop_texts)
+        finish = "stop" if stopped else finish
+        text = text.strip()
         usage = Usage(prompt_tokens=prompt_length, completion_tokens=len(tokens))
         return ChatResult(text=text, finish_reason=finish, usage=usage)
 
@@ -255,6 +271,21 @@ def common_prefix_length(sequences: list[list[int]]) -> int:
     while length < limit and all(s[length] == sequences[0][length] for s in sequences):
         length += 1
     return length
+
+
+def _stop_tokens(tokenizer: Any, stops: Sequence[str]) -> tuple[list[int], list[str]]:
+    """Stops that are one token (e.g. ``<|im_end|>``) become token ids; the rest stay text."""
+    ids: list[int] = []
+    texts: list[str] = []
+    for stop in stops:
+        encoded = tokenizer.encode(stop, add_special_tokens=False)
+        if len(encoded) == 1 and stop in tokenizer.all_special_tokens + list(
+            tokenizer.get_added_vocab()
+        ):
+            ids.append(int(encoded[0]))
+        else:
+            texts.append(stop)
+    return ids, texts
 
 
 def _pad_token_id(tokenizer: Any) -> int:

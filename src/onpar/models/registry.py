@@ -24,6 +24,48 @@ def _build_hf(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
     return HFChatModel(spec)
 
 
+def _build_llamacpp(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
+    from onpar.config.schema import LlamaCppModelSpec
+
+    try:
+        import llama_cpp  # noqa: F401  (only to give the install hint)
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            "the 'llamacpp' provider needs llama-cpp-python: pip install 'onpar[llamacpp]' "
+            "(it compiles llama.cpp on install: a C++ compiler and CMake, several minutes)"
+        ) from exc
+    from onpar.models.llamacpp import LlamaCppChatModel
+
+    assert isinstance(spec, LlamaCppModelSpec)
+    return LlamaCppChatModel(spec)
+
+
+def _build_anthropic(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
+    from onpar.config.schema import AnthropicModelSpec
+
+    try:
+        from onpar.models.anthropic_chat import AnthropicChatModel
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the 'anthropic' provider needs {exc.name}: pip install 'onpar[anthropic]'"
+        ) from exc
+    assert isinstance(spec, AnthropicModelSpec)
+    return AnthropicChatModel(spec)
+
+
+def _build_google(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
+    from onpar.config.schema import GoogleModelSpec
+
+    try:
+        from onpar.models.google_chat import GoogleChatModel
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the 'google' provider needs {exc.name}: pip install 'onpar[google]'"
+        ) from exc
+    assert isinstance(spec, GoogleModelSpec)
+    return GoogleChatModel(spec)
+
+
 def _build_openai(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
     from onpar.models.openai_chat import OpenAIChatModel
 
@@ -40,7 +82,10 @@ def _build_responses(spec: ModelSpec, base_dir: Path | None) -> ChatModel:
 
 PROVIDERS: dict[str, Callable[[ModelSpec, Path | None], ChatModel]] = {
     "hf": _build_hf,
+    "llamacpp": _build_llamacpp,
     "openai": _build_openai,
+    "anthropic": _build_anthropic,
+    "google": _build_google,
     "responses": _build_responses,
 }
 

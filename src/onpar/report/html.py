@@ -35,8 +35,11 @@ from onpar.report.benchmarks_view import (
     score_flags,
 )
 from onpar.report.charts import breakdown_chart, comparison_label, overall_chart
+from onpar.report.costs_view import costs_view
 from onpar.report.forest import forest_chart
+from onpar.report.human_view import human_view, rater_label
 from onpar.report.results_json import atomic_write_text
+from onpar.report.safety_view import SafetyDetails, safety_view
 from onpar.report.stats_views import (
     format_p,
     format_rating,
@@ -132,6 +135,7 @@ def render_report(
     manifest: Mapping[str, Any],
     notes: Sequence[str] = (),
     bench_kinds: Mapping[str, str] | None = None,
+    safety_details: SafetyDetails | None = None,
 ) -> str:
     """Return the whole report as one HTML document string.
 
@@ -166,6 +170,7 @@ def render_report(
         published_source=PUBLISHED_SOURCE,
         mode_labels=MODE_LABELS,
         score_flags=score_flags,
+        safety=safety_view(results, safety_details),
     )
 
 
@@ -179,10 +184,19 @@ def write_report(
     path: Path,
     notes: Sequence[str] = (),
     bench_kinds: Mapping[str, str] | None = None,
+    safety_details: SafetyDetails | None = None,
 ) -> None:
     """Render the report and write it to ``path`` (usually ``<run>/report.html``) atomically."""
     html = render_report(
-        results, prompts, responses, judgments, verdicts, manifest, notes, bench_kinds
+        results,
+        prompts,
+        responses,
+        judgments,
+        verdicts,
+        manifest,
+        notes,
+        bench_kinds,
+        safety_details,
     )
     atomic_write_text(Path(path), html)
 
@@ -213,6 +227,9 @@ def report_environment() -> Environment:
     env.filters["verdict_class"] = verdict_class
     env.globals["comparison_label"] = comparison_label
     env.globals["failures_text"] = failures_text
+    env.globals["costs_view"] = costs_view
+    env.globals["human_view"] = human_view
+    env.globals["human_rater_label"] = rater_label
     return env
 
 

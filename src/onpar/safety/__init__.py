@@ -5,7 +5,9 @@
 * Prompt sets (``prompt_sets``): ``load_safety_prompts`` for HarmBench, StrongREJECT, AdvBench,
   XSTest and onpar JSONL; ``demo_safety_path`` for the bundled demo set.
 * Refusals (``refusal``, ``refusal_judge``): XSTest's three classes by offline rules
-  (``classify_refusal``) or by any judge model (``judge_refusals``).
+  (``classify_refusal``) or by any judge model (``judge_refusals``); capability refusals
+  (``is_capability_refusal``), which Llama 2 does not count as false refusals.
+* A run's safety sets (``run_sets``): ``load_safety_sets`` for the config's `safety:` section.
 
 Names are imported on first use, so `onpar --help` (which registers the `safety`
 commands) does not load the prompt readers.
@@ -36,6 +38,9 @@ _HOME = {
     "RefusalVerdict": "onpar.safety.refusal",
     "classify_refusal": "onpar.safety.refusal",
     "classify_refusals": "onpar.safety.refusal",
+    "is_capability_refusal": "onpar.safety.refusal",
+    "SafetySets": "onpar.safety.run_sets",
+    "load_safety_sets": "onpar.safety.run_sets",
     "JudgedRefusal": "onpar.safety.refusal_judge",
     "judge_refusals": "onpar.safety.refusal_judge",
     "parse_refusal_class": "onpar.safety.refusal_judge",

@@ -13,7 +13,16 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from onpar.records import SCHEMA_VERSION, BenchOutcome, Judgment, Message, Response, Usage
+from onpar.records import (
+    SCHEMA_VERSION,
+    BenchOutcome,
+    Judgment,
+    Message,
+    RefusalOutcome,
+    Response,
+    SafetyRating,
+    Usage,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,6 +37,7 @@ CREATE TABLE IF NOT EXISTS judgments (
     judge TEXT NOT NULL, prompt_id TEXT NOT NULL, model_x TEXT NOT NULL, model_y TEXT NOT NULL,
     ord TEXT NOT NULL, request_key TEXT NOT NULL, score INTEGER, option_probs TEXT, raw TEXT,
     error TEXT, created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    prompt_tokens INTEGER, completion_tokens INTEGER, cached INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (judge, prompt_id, model_x, model_y, ord)
 );
 CREATE TABLE IF NOT EXISTS bench_outcomes (
@@ -36,7 +46,26 @@ CREATE TABLE IF NOT EXISTS bench_outcomes (
     created_at TEXT NOT NULL DEFAULT (datetime('now')),
     PRIMARY KEY (task, contestant, item_id, sample_index)
 );
+CREATE TABLE IF NOT EXISTS safety_outcomes (
+    kind TEXT NOT NULL, rater TEXT NOT NULL, contestant TEXT NOT NULL, prompt_id TEXT NOT NULL,
+    request_key TEXT NOT NULL, record TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    PRIMARY KEY (kind, rater, contestant, prompt_id)
+);
 """
+# Added after the first release: stores made before get them on open (usage for costs).
+_JUDGMENT_USAGE_COLUMNS = {
+    "prompt_tokens": "INTEGER",
+    "completion_tokens": "INTEGER",
+    "cached": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def _add_missing_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for name, decl in columns.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
 
 class RunStore:
@@ -48,6 +77,7 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        _add_missing_columns(self._db, "judgments", _JUDGMENT_USAGE_COLUMNS)
         stored = self.get_meta("schema_version")
         if stored is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
@@ -57,6 +87,14 @@ class RunStore:
                 f"this onpar reads {SCHEMA_VERSION}. "
                 "Use a new output_dir or the onpar version that wrote it."
             )
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> RunStore:
+        """Look without touching (``--dry-run``): no schema writes; writes would fail."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        return store
 
     def close(self) -> None:
         self._db.close()
@@ -129,20 +167,25 @@ class RunStore:
                 None if j.option_probs is None else json.dumps(list(j.option_probs)),
                 j.raw,
                 j.error,
+                j.usage.prompt_tokens,
+                j.usage.completion_tokens,
+                int(j.cached),
             )
             for key, j in items
         ]
         with self._transaction():
             self._db.executemany(
                 "INSERT OR REPLACE INTO judgments (judge, prompt_id, model_x, model_y, ord,"
-                " request_key, score, option_probs, raw, error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " request_key, score, option_probs, raw, error, prompt_tokens, completion_tokens,"
+                " cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
 
     def judgments(self) -> list[tuple[str, Judgment]]:
         cursor = self._db.execute(
             "SELECT request_key, judge, prompt_id, model_x, model_y, ord, score, option_probs, raw,"
-            " error FROM judgments ORDER BY judge, model_x, model_y, prompt_id, ord"
+            " error, prompt_tokens, completion_tokens, cached FROM judgments"
+            " ORDER BY judge, model_x, model_y, prompt_id, ord"
         )
         return [(row[0], _judgment_from_row(row[1:])) for row in cursor]
 
@@ -178,6 +221,36 @@ class RunStore:
             for key, record in self._db.execute(query, args)
         ]
 
+    # -- safety ratings and refusal labels (engine/safety.py) -------------------------------
+    def put_safety_outcomes(
+        self, items: Iterable[tuple[str, SafetyRating | RefusalOutcome]]
+    ) -> None:
+        """Commit (request_key, rating or refusal label) pairs in one transaction."""
+        rows = [(*_safety_slot(o), key, o.model_dump_json()) for key, o in items]
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO safety_outcomes (kind, rater, contestant, prompt_id,"
+                " request_key, record) VALUES (?,?,?,?,?,?)",
+                rows,
+            )
+
+    def safety_ratings(self) -> list[tuple[str, SafetyRating]]:
+        """Stored 5-point safety ratings with their request keys."""
+        return [(k, SafetyRating.model_validate_json(r)) for k, r in self._safety_rows("rating")]
+
+    def refusal_outcomes(self) -> list[tuple[str, RefusalOutcome]]:
+        """Stored refusal labels with their request keys."""
+        return [(k, RefusalOutcome.model_validate_json(r)) for k, r in self._safety_rows("refusal")]
+
+    def _safety_rows(self, kind: str) -> list[tuple[str, str]]:
+        return list(
+            self._db.execute(
+                "SELECT request_key, record FROM safety_outcomes WHERE kind = ?"
+                " ORDER BY rater, contestant, prompt_id",
+                (kind,),
+            )
+        )
+
     def _transaction(self) -> AbstractContextManager[None]:
         return transaction(self._db)
 
@@ -192,6 +265,12 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _safety_slot(o: SafetyRating | RefusalOutcome) -> tuple[str, str, str, str]:
+    if isinstance(o, SafetyRating):
+        return ("rating", o.judge, o.contestant, o.prompt_id)
+    return ("refusal", o.classifier, o.contestant, o.prompt_id)
 
 
 def _response_from_row(row: Sequence[Any]) -> Response:
@@ -211,8 +290,10 @@ def _response_from_row(row: Sequence[Any]) -> Response:
 
 
 def _judgment_from_row(row: Sequence[Any]) -> Judgment:
-    judge, prompt_id, model_x, model_y, order, score, probs, raw, error = row
+    judge, prompt_id, model_x, model_y, order, score, probs, raw, error, p_tok, c_tok, cached = row
     return Judgment(
+        usage=Usage(prompt_tokens=p_tok or 0, completion_tokens=c_tok or 0),
+        cached=bool(cached),
         judge=judge,
         prompt_id=prompt_id,
         model_x=model_x,
