@@ -119,5 +119,28 @@ def test_demo_config_has_a_safety_section_on_the_bundled_set() -> None:
     assert config.safety.judges[0].uses_logprobs
     assert config.safety.contestants is None  # both system prompts take part
     sets = load_safety_sets(config.safety, demo.parent)
+    # The demo takes a slice of the bundled set (its order interleaves the risk categories),
+    # which must still cover every Llama 2 risk category and both single- and multi-turn.
+    assert (len(sets.adversarial), len(sets.borderline)) == (12, 8)
+    assert sum(p.is_multi_turn for p in sets.adversarial) == 3
+    risks = {t for p in sets.adversarial for t in p.tags if t.startswith("risk:")}
+    assert risks == {"risk:illicit_criminal", "risk:hateful_harmful", "risk:unqualified_advice"}
+    for risk in risks:
+        single = [p for p in sets.adversarial if risk in p.tags and not p.is_multi_turn]
+        assert len(single) == 3, risk
+    assert any(p.is_multi_turn for p in sets.borderline)
+
+
+def test_the_whole_bundled_safety_set_loads_without_limits(tmp_path: Path) -> None:
+    config_path = tmp_path / "all.yaml"
+    config_path.write_text(
+        "name: all\noutput_dir: out\ncontestants:\n"
+        "  - {name: a, model: {provider: hf, model: bundled:smollm2-135m-instruct}}\n"
+        "safety:\n  adversarial:\n    - path: bundled\n  borderline:\n    - path: bundled\n",
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    assert config.safety is not None
+    sets = load_safety_sets(config.safety, tmp_path)
     assert (len(sets.adversarial), len(sets.borderline)) == (27, 19)
     assert sum(p.is_multi_turn for p in sets.adversarial) == 5

@@ -72,7 +72,8 @@ def write_config(
     api = {
         "provider": "openai",
         "base_url": server.base_url,
-        "concurrency": 1,  # batches of 4 requests
+        "concurrency": 1,
+        "batch_size": 4,
         "max_retries": 1,
         "timeout_s": 10,
     }

@@ -63,6 +63,12 @@ class OpenAIModelSpec(Spec):
         default="OPENAI_API_KEY", description="NAME of the environment variable holding the key."
     )
     concurrency: int = Field(default=8, ge=1, le=1024)
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Requests per batch (each batch is one commit); default 16 × concurrency.",
+    )
     max_retries: int = Field(default=6, ge=0, le=50)
     timeout_s: float = Field(default=120.0, gt=0)
     backoff_initial_s: float = Field(default=1.0, ge=0)
@@ -84,6 +90,12 @@ class HostedApiSpec(Spec):
         default=None, description="Endpoint root; default: the provider's public API."
     )
     concurrency: int = Field(default=8, ge=1, le=1024)
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Requests per batch (each batch is one commit); default 16 × concurrency.",
+    )
     max_retries: int = Field(default=6, ge=0, le=50)
     timeout_s: float = Field(default=120.0, gt=0)
     backoff_initial_s: float = Field(default=1.0, ge=0)

@@ -99,7 +99,7 @@ class ApiChatModel(ABC, Generic[ClientT]):
     @property
     def preferred_batch_size(self) -> int:
         """Big batches: each one ends with a commit during which no request is in flight."""
-        return 16 * self._spec.concurrency
+        return self._spec.batch_size or 16 * self._spec.concurrency
 
     def identity(self) -> dict[str, object]:
         """Provider, model and endpoint: what fixes the outputs. Never the key."""
