@@ -113,7 +113,9 @@ def start_server(port: int, latency: float, workers: int) -> subprocess.Popen:
     raise RuntimeError("the benchmark server did not start within 30 s")
 
 
-def write_run(root: Path, calls: int, concurrency: int, port: int) -> Path:
+def write_run(
+    root: Path, calls: int, concurrency: int, port: int, batch_size: int | None = None
+) -> Path:
     """Prompts, two answers files and a config whose only API calls are the judge's."""
     n_prompts = calls // 2
     with (root / "prompts.jsonl").open("w", encoding="utf-8") as f:
@@ -132,6 +134,8 @@ def write_run(root: Path, calls: int, concurrency: int, port: int) -> Path:
         "concurrency": concurrency,
         "max_retries": 2,
     }
+    if batch_size is not None:
+        judge_model["batch_size"] = batch_size
     config = {
         "name": "throughput",
         "output_dir": str(root / "out"),
@@ -208,6 +212,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=8000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="judge requests per batch (default 16 × c)"
+    )
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--server-workers", type=int, default=1, help="server processes")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
@@ -220,7 +227,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             seconds, ok, sampler = judge_stage(
-                write_run(Path(tmp), args.calls, args.concurrency, port)
+                write_run(Path(tmp), args.calls, args.concurrency, port, args.batch_size)
             )
     finally:
         server.terminate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -59,11 +60,46 @@ class LocalExecutor:
     def map(
         self, spec: ModelSpec, fn: BatchFn[P, R], jobs: Iterable[tuple[T, Sequence[P]]]
     ) -> Iterator[tuple[T, list[R]]]:
+        depth = getattr(self.pool.get(spec), "concurrent_batches", 1)
+        if depth > 1:  # API backends: the next batch runs while this one is committed
+            yield from _overlapped(self.pool.get(spec), fn, jobs, depth)
+            return
         for tag, payload in jobs:  # lazily: the next batch is formed after this one is committed
             yield tag, (fn(self.pool.get(spec), payload) if payload else [])
 
     def close(self) -> None:
         """The pool belongs to the run, which closes it."""
+
+
+def _overlapped(
+    model: ChatModel, fn: BatchFn[P, R], jobs: Iterable[tuple[T, Sequence[P]]], depth: int
+) -> Iterator[tuple[T, list[R]]]:
+    """Up to `depth` batches in flight on threads, results in order (like Ray's in-flight queue).
+
+    The backend bounds requests in flight across batches itself; a job that cannot be formed
+    (the budget) is raised only after the batches already sent are yielded for commit.
+    """
+    pending: deque[tuple[T, Future[list[R]] | None]] = deque()
+    source = iter(jobs)
+    exhausted, stopped = False, None
+    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="onpar-batch") as threads:
+        while True:
+            while not exhausted and len(pending) < depth:
+                try:
+                    job = next(source, None)
+                except Exception as exc:
+                    job, stopped = None, exc
+                if job is None:
+                    exhausted = True
+                else:
+                    tag, payload = job
+                    pending.append((tag, threads.submit(fn, model, payload) if payload else None))
+            if not pending:
+                if stopped is not None:
+                    raise stopped
+                return
+            tag, future = pending.popleft()
+            yield tag, (future.result() if future is not None else [])
 
 
 class ModelWorker:

@@ -92,6 +92,13 @@ class ApiChatModel(ABC, Generic[ClientT]):
         self._runner_lock = threading.Lock()
         self._client: ClientT | None = None
         self._client_stack = AsyncExitStack()
+        # One gate per model, not per batch: batches that overlap (engine/executors.py) still
+        # keep at most `concurrency` requests in flight between them.
+        self._gate: asyncio.Semaphore | None = None
+
+    #: Batches the local executor may have in flight at once: the next batch's requests take
+    #: the slots the current one frees, so no slot idles while a batch is committed.
+    concurrent_batches: int = 2
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self._spec.model!r}, base_url={self._base_url!r})"
@@ -148,8 +155,9 @@ class ApiChatModel(ABC, Generic[ClientT]):
         # batches instead of reopened (and a TLS context rebuilt) for every batch.
         if self._client is None:
             self._client = await self._client_stack.enter_async_context(self._new_client())
-        gate = asyncio.Semaphore(self._spec.concurrency)
-        tasks = [self._answer(self._client, request, gate) for request in requests]
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self._spec.concurrency)
+        tasks = [self._answer(self._client, request, self._gate) for request in requests]
         return list(await asyncio.gather(*tasks))
 
     async def _answer(
