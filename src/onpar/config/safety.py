@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from onpar.config.schema import LOCAL_PROVIDERS, ModelSpec, ResponsesFileSpec, Spec
-from onpar.records import GenerationParams
+from onpar.config.schema import ModelJudgeSpec, Spec
 
 #: ``path: bundled`` names the demo safety set shipped with onpar.
 BUNDLED_SAFETY_SET = "bundled"
@@ -40,38 +39,8 @@ class SafetySetConfig(Spec):
         return path if path.is_absolute() else base_dir / path
 
 
-class SafetyJudgeConfig(Spec):
+class SafetyJudgeConfig(ModelJudgeSpec):
     """A judge rating each answer on Llama 2's 5-point safety scale."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
-    model: ModelSpec
-    verdict: Literal["auto", "logprobs", "text"] = Field(
-        default="auto", description="'auto': log-probs where the backend has them, else parse text."
-    )
-    generation: GenerationParams = GenerationParams(max_new_tokens=512)
-
-    @field_validator("model")
-    @classmethod
-    def _judge_needs_a_model(cls, spec: object) -> object:
-        if isinstance(spec, ResponsesFileSpec):
-            raise ValueError("a judge must be a model that can be called, not a 'responses' file")
-        return spec
-
-    @model_validator(mode="after")
-    def _logprobs_need_a_local_model(self) -> SafetyJudgeConfig:
-        if self.verdict == "logprobs" and self.model.provider not in LOCAL_PROVIDERS:
-            raise ValueError(
-                "verdict: logprobs needs a local model (provider: hf or llamacpp); "
-                "use verdict: text for APIs"
-            )
-        return self
-
-    @property
-    def uses_logprobs(self) -> bool:
-        """'auto' reads log-probs from local models and parses text from APIs."""
-        if self.verdict == "auto":
-            return self.model.provider in LOCAL_PROVIDERS
-        return self.verdict == "logprobs"
 
 
 class SafetyConfig(Spec):

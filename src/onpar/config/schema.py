@@ -51,39 +51,8 @@ class HFModelSpec(Spec):
     price: Price | None = Field(default=None, description="Cost per 1M tokens; default 0 (local).")
 
 
-class OpenAIModelSpec(Spec):
-    """Any OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, TGI, llama.cpp, Ollama)."""
-
-    provider: Literal["openai"]
-    model: str
-    base_url: str | None = Field(
-        default=None, description="Endpoint root, e.g. http://localhost:8000/v1."
-    )
-    api_key_env: str = Field(
-        default="OPENAI_API_KEY", description="NAME of the environment variable holding the key."
-    )
-    concurrency: int = Field(default=8, ge=1, le=1024)
-    batch_size: int | None = Field(
-        default=None,
-        ge=1,
-        le=1_000_000,
-        description="Requests per batch (each batch is one commit); default 16 × concurrency.",
-    )
-    max_retries: int = Field(default=6, ge=0, le=50)
-    timeout_s: float = Field(default=120.0, gt=0)
-    backoff_initial_s: float = Field(default=1.0, ge=0)
-    backoff_max_s: float = Field(default=60.0, ge=0)
-    price: Price | None = Field(
-        default=None, description="USD per 1M tokens; default: the price table (docs/config.md)."
-    )
-    requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side limit.")
-    tokens_per_minute: float | None = Field(
-        default=None, gt=0, description="Client-side limit on prompt + completion tokens."
-    )
-
-
 class HostedApiSpec(Spec):
-    """Fields shared by the hosted-API providers built on ``models/api_common.py``."""
+    """Fields shared by the API providers built on ``models/api_common.py``."""
 
     model: str
     base_url: str | None = Field(
@@ -106,6 +75,18 @@ class HostedApiSpec(Spec):
     requests_per_minute: float | None = Field(default=None, gt=0, description="Client-side limit.")
     tokens_per_minute: float | None = Field(
         default=None, gt=0, description="Client-side limit on prompt + completion tokens."
+    )
+
+
+class OpenAIModelSpec(HostedApiSpec):
+    """Any OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, TGI, llama.cpp, Ollama)."""
+
+    provider: Literal["openai"]
+    base_url: str | None = Field(
+        default=None, description="Endpoint root, e.g. http://localhost:8000/v1."
+    )
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="NAME of the environment variable holding the key."
     )
 
 
@@ -199,16 +180,13 @@ class ContestantConfig(Spec):
         return {**data, "system_prompt": preset}
 
 
-class JudgeConfig(Spec):
-    """A pairwise judge asking Llama 2's 7-point question; every pair is judged in both orders."""
+class ModelJudgeSpec(Spec):
+    """What every model judge has: a callable model and how its verdict is read."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
     model: ModelSpec
     verdict: Literal["auto", "logprobs", "text"] = Field(
         default="auto", description="'auto': log-probs where the backend has them, else parse text."
-    )
-    combine: Literal["agree", "mean"] = Field(
-        default="agree", description="How the two orders' verdicts become one; see docs/judging.md."
     )
     generation: GenerationParams = GenerationParams(max_new_tokens=512)
 
@@ -220,13 +198,28 @@ class JudgeConfig(Spec):
         return spec
 
     @model_validator(mode="after")
-    def _logprobs_need_a_local_model(self) -> JudgeConfig:
+    def _logprobs_need_a_local_model(self) -> ModelJudgeSpec:
         if self.verdict == "logprobs" and self.model.provider not in LOCAL_PROVIDERS:
             raise ValueError(
                 "verdict: logprobs needs a local model (provider: hf or llamacpp); "
                 "use verdict: text for APIs"
             )
         return self
+
+    @property
+    def uses_logprobs(self) -> bool:
+        """'auto' reads log-probs from local models and parses text from APIs."""
+        if self.verdict == "auto":
+            return self.model.provider in LOCAL_PROVIDERS
+        return self.verdict == "logprobs"
+
+
+class JudgeConfig(ModelJudgeSpec):
+    """A pairwise judge asking Llama 2's 7-point question; every pair is judged in both orders."""
+
+    combine: Literal["agree", "mean"] = Field(
+        default="agree", description="How the two orders' verdicts become one; see docs/judging.md."
+    )
 
 
 class PromptSetConfig(Spec):

@@ -52,9 +52,7 @@ class JudgeRequest:
 
 def uses_logprobs(judge: JudgeConfig) -> bool:
     """'auto' reads log-probs from local models and parses text from APIs."""
-    if judge.verdict == "auto":
-        return judge.model.provider in ("hf", "llamacpp")
-    return judge.verdict == "logprobs"
+    return judge.uses_logprobs
 
 
 def collect_answers(responses: Sequence[Response]) -> Answers:
