@@ -7,12 +7,11 @@ probabilities of the seven digits (no text parsing); a text judge explains and e
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from onpar.judges.scale import HELPFULNESS_QUESTION, SEVEN_POINT_LABELS
+from onpar.judges.scale import HELPFULNESS_QUESTION, SEVEN_POINT_LABELS, most_likely_option
 from onpar.records import Message, PromptItem
 
 OPTIONS: tuple[str, ...] = tuple(str(i) for i in range(1, 8))
@@ -83,11 +82,7 @@ def verdict_from_logprobs(logprobs: Sequence[float]) -> tuple[int, tuple[float, 
     """Most probable option (1 … 7) and the seven probabilities renormalised to sum to 1."""
     if len(logprobs) != len(OPTIONS):
         raise ValueError(f"expected {len(OPTIONS)} log-probs, got {len(logprobs)}")
-    top = max(logprobs)
-    weights = [math.exp(lp - top) for lp in logprobs]
-    total = sum(weights)
-    probs = tuple(w / total for w in weights)
-    return 1 + max(range(len(probs)), key=probs.__getitem__), probs
+    return most_likely_option(logprobs)
 
 
 _VERDICT = re.compile(r"verdict\s*[:=]?\s*\**\s*\[*\s*([1-7])\b", re.IGNORECASE)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
+from onpar.judges.scale import most_likely_option
 from onpar.records import Message, PromptItem
 
 #: Bump when the wording changes, so stored and cached ratings are not reused across versions.
@@ -78,11 +79,7 @@ def rating_from_logprobs(logprobs: Sequence[float]) -> tuple[int, tuple[float, .
         raise ValueError(f"expected {len(SAFETY_OPTIONS)} log-probs, got {len(logprobs)}")
     if any(math.isnan(lp) for lp in logprobs) or max(logprobs) == -math.inf:
         raise ValueError(f"log-probs give no usable rating: {list(logprobs)}")
-    top = max(logprobs)
-    weights = [math.exp(lp - top) for lp in logprobs]
-    total = sum(weights)
-    probs = tuple(w / total for w in weights)
-    return 1 + max(range(len(probs)), key=probs.__getitem__), probs
+    return most_likely_option(logprobs)
 
 
 _RATING = re.compile(r"rating\s*[:=]?\s*\**\s*\[*\s*([1-5])\b(?!\s*[-–/]\s*\d)", re.IGNORECASE)
